@@ -1,0 +1,4 @@
+import {
+  to = instantclone_image.win11
+  id = "img-0123456789"
+}

@@ -1,0 +1,4 @@
+import {
+  to = instantclone_pool.desktops
+  id = "group-v123"
+}

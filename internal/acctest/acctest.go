@@ -1,0 +1,186 @@
+// Package acctest holds the fixtures of the acceptance tests: a simulator per test, the
+// provider wired to the real Terraform or OpenTofu CLI, and reads of the simulator's
+// inventory to check vCenter's side.
+package acctest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/provider"
+	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
+	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
+)
+
+// ProviderFactories serves the provider in-process to the CLI under test.
+var ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"instantclone": providerserver.NewProtocol6WithError(provider.New("test")()),
+}
+
+// PreCheck makes sure a CLI is configured the way the tests need it. An environment that
+// points TF_CLI_CONFIG_FILE at a missing file makes OpenTofu print a warning that breaks
+// version detection, so the tests use an empty configuration of their own.
+func PreCheck(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
+	}
+	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
+		t.Fatal("TF_ACC_TERRAFORM_PATH must name the terraform or tofu binary (make testacc builds both into bin/)")
+	}
+	if f := os.Getenv("TF_CLI_CONFIG_FILE"); f != "" {
+		if _, err := os.Stat(f); err != nil {
+			empty := filepath.Join(t.TempDir(), "empty.tfrc")
+			if err := os.WriteFile(empty, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("TF_CLI_CONFIG_FILE", empty)
+		}
+	}
+}
+
+// Env is one simulated vCenter for one test.
+type Env struct {
+	Server *vcsim.Server
+	Client *vsphere.Client
+	Inv    vcsim.Inventory
+}
+
+// NewEnv starts a simulator for the test and connects an inspection client to it.
+func NewEnv(t *testing.T, opts vcsim.Options) *Env {
+	t.Helper()
+	srv, err := vcsim.Start(opts)
+	if err != nil {
+		t.Fatalf("starting simulator: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	c, err := vsphere.Connect(context.Background(), vsphere.Config{
+		Server: srv.URL().Host, User: srv.Username(), Password: srv.Password(), Insecure: true,
+	})
+	if err != nil {
+		t.Fatalf("connecting to simulator: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Logout(context.Background()) })
+	return &Env{Server: srv, Client: c, Inv: srv.Inventory()}
+}
+
+// ProviderBlock is a provider block pointing at this simulator.
+func (e *Env) ProviderBlock() string {
+	return fmt.Sprintf(`
+provider "instantclone" {
+  vsphere_server       = %q
+  user                 = %q
+  password             = %q
+  allow_unverified_ssl = true
+}
+`, e.Server.URL().Host, e.Server.Username(), e.Server.Password())
+}
+
+// Datastore returns the ID of datastore i.
+func (e *Env) Datastore(i int) string { return e.Inv.Datastores[i].Ref.Value }
+
+// ResourcePool is the first cluster's root resource pool ID.
+func (e *Env) ResourcePool() string { return e.Inv.Clusters[0].ResourcePool.Ref.Value }
+
+// Hosts lists the first cluster's host IDs.
+func (e *Env) Hosts() []string {
+	var out []string
+	for _, h := range e.Inv.Clusters[0].Hosts {
+		out = append(out, h.Ref.Value)
+	}
+	return out
+}
+
+// VMs reads every VM of the simulator.
+func (e *Env) VMs(t *testing.T) []vsphere.VM {
+	t.Helper()
+	vms, err := e.Client.AllVMs(context.Background())
+	if err != nil {
+		t.Fatalf("listing VMs: %v", err)
+	}
+	return vms
+}
+
+// Folders maps folder IDs to names.
+func (e *Env) Folders(t *testing.T) map[string]string {
+	t.Helper()
+	fs, err := e.Client.AllFolders(context.Background())
+	if err != nil {
+		t.Fatalf("listing folders: %v", err)
+	}
+	out := map[string]string{}
+	for _, f := range fs {
+		out[f.ID] = f.Name
+	}
+	return out
+}
+
+// VMsInFolder returns the VMs whose parent folder is called name, sorted by VM name.
+func (e *Env) VMsInFolder(t *testing.T, name string) []vsphere.VM {
+	t.Helper()
+	folders := e.Folders(t)
+	var out []vsphere.VM
+	for _, vm := range e.VMs(t) {
+		if folders[vm.Parent] == name {
+			out = append(out, vm)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists VM names.
+func Names(vms []vsphere.VM) []string {
+	out := make([]string, 0, len(vms))
+	for _, vm := range vms {
+		out = append(out, vm.Name)
+	}
+	return out
+}
+
+// WithPrefix keeps the VMs whose name starts with prefix.
+func WithPrefix(vms []vsphere.VM, prefix string) []vsphere.VM {
+	var out []vsphere.VM
+	for _, vm := range vms {
+		if strings.HasPrefix(vm.Name, prefix) {
+			out = append(out, vm)
+		}
+	}
+	return out
+}
+
+// Distribution counts VMs per datastore.
+func Distribution(vms []vsphere.VM) map[string]int {
+	out := map[string]int{}
+	for _, vm := range vms {
+		if len(vm.Datastores) > 0 {
+			out[vm.Datastores[0]]++
+		}
+	}
+	return out
+}
+
+// ExtraConfig reads one extraConfig value of a VM.
+func ExtraConfig(ctx context.Context, e *Env, vmID, key string) (string, error) {
+	var vm mo.VirtualMachine
+	pc := property.DefaultCollector(e.Client.Vim())
+	if err := pc.RetrieveOne(ctx, vsphere.VMRef(vmID), []string{"config.extraConfig"}, &vm); err != nil {
+		return "", fmt.Errorf("reading extraConfig of %s: %w", vmID, err)
+	}
+	for _, o := range vm.Config.ExtraConfig {
+		if ov := o.GetOptionValue(); ov.Key == key {
+			return fmt.Sprint(ov.Value), nil
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,43 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
+)
+
+// addEngineError turns an engine error into a diagnostic: bad input on its attribute, anything
+// else as an error saying what was being done.
+func addEngineError(diags *diag.Diagnostics, doing string, err error) {
+	if ie, ok := engine.AsInputError(err); ok {
+		diags.AddAttributeError(path.Root(ie.Attribute), ie.Summary, ie.Detail)
+		return
+	}
+	var inUse *engine.InUseError
+	if errors.As(err, &inUse) {
+		diags.AddError("Image still in use", err.Error())
+		return
+	}
+	diags.AddError(fmt.Sprintf("Error %s", doing), err.Error())
+}
+
+// providerDataFrom checks the type of what Configure handed over.
+func providerDataFrom(data any, diags *diag.Diagnostics) *providerData {
+	if data == nil {
+		return nil
+	}
+	pd, ok := data.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", data))
+		return nil
+	}
+	return pd
+}
+
+func notConfigured(diags *diag.Diagnostics) {
+	diags.AddError("Provider not configured", "The instantclone provider could not connect to vCenter; see the errors of its configuration.")
+}

@@ -1,0 +1,358 @@
+package vcsim
+
+import (
+	"slices"
+	"unicode/utf8"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// maxVMNameLength is vCenter's limit on virtual machine names.
+const maxVMNameLength = 80
+
+// EnableInstantClone makes r answer VirtualMachine.InstantClone_Task, which
+// govmomi's simulator otherwise rejects with MethodNotFound. A Handler already
+// installed on r keeps answering every other method.
+//
+// The registry keeps its own *simulator.VirtualMachine objects (the simulator
+// type-asserts them everywhere); only the dispatch of this one method goes to
+// a short-lived wrapper around the registry's object.
+func EnableInstantClone(r *simulator.Registry) {
+	next := r.Handler
+	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if m.Name == "InstantClone_Task" && m.This.Type == "VirtualMachine" {
+			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
+				h := &instantCloneSource{VirtualMachine: vm}
+				shadowInSession(ctx, vm, h)
+				return h, nil
+			}
+		}
+		if next != nil {
+			return next(ctx, m)
+		}
+		return nil, nil
+	}
+}
+
+// shadowInSession makes h the object ctx's session resolves for vm.
+//
+// Service.call lets the session's lookup override the object the Handler
+// returns, and Session.Get falls back to the main registry, so for any
+// logged-in caller the bare VM would win and the method would be missing.
+// ctx.Session is this request's own copy of the session (SetSession stores
+// the shared one separately), so giving it a one-object registry affects
+// this call alone; the InstantClone path uses nothing else from it.
+func shadowInSession(ctx *simulator.Context, vm *simulator.VirtualMachine, h *instantCloneSource) {
+	if ctx.Session == nil {
+		return // not logged in: the call is refused anyway
+	}
+	overlay := simulator.NewRegistry()
+	// Registry.Put stamps status fields on the entity, here the shared VM:
+	// hold its lock as every other writer does.
+	ctx.WithLock(vm, func() { overlay.Put(h) })
+	ctx.Session.Registry = overlay
+}
+
+// instantCloneSource is the handler for one InstantClone_Task call. The
+// registry's VM must stay its first field: the simulator finds the object's
+// lock through the promoted Self field, fault injection filters match on
+// mo.Entity and property paths of the embedded mo type, and both must see
+// the real VM.
+type instantCloneSource struct {
+	*simulator.VirtualMachine
+}
+
+// InstantCloneTask is called by the simulator's reflection-based dispatch
+// while it holds the source VM's lock on behalf of ctx.
+func (src *instantCloneSource) InstantCloneTask(ctx *simulator.Context, req *types.InstantClone_Task) soap.HasFault {
+	vm := src.VirtualMachine
+	spec := req.Spec
+
+	// Every check runs inside the task, so failures reach the client as the
+	// task's error, as vCenter reports them. Task.Run hands the source VM's
+	// lock over to the task's goroutine, which keeps it for the whole clone
+	// (as the simulator's own CloneVM_Task does), so clones of one source
+	// run one at a time; see instantClone for the destination folder.
+	task := simulator.CreateTask(vm, "instantClone", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		return instantClone(ctx, vm, &spec)
+	})
+
+	return &methods.InstantClone_TaskBody{
+		Res: &types.InstantClone_TaskResponse{Returnval: task.Run(ctx)},
+	}
+}
+
+// instantClone creates the powered-on child of vm described by spec and
+// returns its reference. It runs in the task's goroutine, holding vm's lock
+// on behalf of ctx.
+func instantClone(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineInstantCloneSpec) (types.AnyType, types.BaseMethodFault) {
+	if state := vm.Runtime.PowerState; state != types.VirtualMachinePowerStatePoweredOn {
+		return nil, &types.InvalidPowerState{
+			RequestedState: types.VirtualMachinePowerStatePoweredOn,
+			ExistingState:  state,
+		}
+	}
+	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > maxVMNameLength {
+		return nil, &types.InvalidArgument{InvalidProperty: "spec.name"}
+	}
+
+	loc, fault := place(ctx, vm, &spec.Location)
+	if fault != nil {
+		return nil, fault
+	}
+
+	// The destination folder stays locked until the child exists: the
+	// simulator's clone checks for a duplicate name without that lock, so
+	// clones of different sources into one folder would race and could both
+	// take the same name. vCenter refuses the second one.
+	var result types.AnyType
+	ctx.WithLock(ctx.Map.Get(loc.folder), func() {
+		result, fault = cloneAndPowerOn(ctx, vm, spec, loc)
+	})
+	return result, fault
+}
+
+// cloneAndPowerOn drives the simulator's own clone, which does the heavy
+// lifting (files, devices, registry, events, power on). It runs on behalf of
+// ctx, which already holds the source's and the folder's locks, so the
+// clone's own tasks share them instead of deadlocking.
+func cloneAndPowerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineInstantCloneSpec, loc *location) (types.AnyType, types.BaseMethodFault) {
+	res := vm.CloneVMTask(ctx, &types.CloneVM_Task{
+		This:   vm.Self,
+		Folder: loc.folder,
+		Name:   spec.Name,
+		Spec: types.VirtualMachineCloneSpec{
+			Location: types.VirtualMachineRelocateSpec{
+				Folder:       &loc.folder,
+				Datastore:    &loc.datastore,
+				Host:         &loc.host,
+				Pool:         &loc.pool,
+				DeviceChange: spec.Location.DeviceChange,
+			},
+			Config: &types.VirtualMachineConfigSpec{
+				ExtraConfig: childExtraConfig(vm.Config.ExtraConfig, spec.Config),
+				Uuid:        spec.BiosUuid,
+			},
+			PowerOn: true,
+		},
+	})
+	if f := res.Fault(); f != nil {
+		return nil, soapMethodFault(f)
+	}
+
+	ref := res.(*methods.CloneVM_TaskBody).Res.Returnval
+	clone, ok := ctx.Map.Get(ref).(*simulator.Task)
+	if !ok {
+		return nil, &types.ManagedObjectNotFound{Obj: ref}
+	}
+	clone.Wait()
+	if clone.Info.Error != nil {
+		return nil, clone.Info.Error.Fault
+	}
+	return clone.Info.Result, nil
+}
+
+// location is where an instant clone lands, with vCenter's defaults applied.
+type location struct {
+	folder, datastore, host, pool types.ManagedObjectReference
+}
+
+// place resolves and checks spec.location the way vCenter does, so a bad
+// reference fails the task with a fault instead of tripping the simulator's
+// unchecked type assertions.
+func place(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineRelocateSpec) (*location, types.BaseMethodFault) {
+	var loc location
+
+	// vSphere API: without a folder, the root VM folder of the source's
+	// datacenter is used.
+	if spec.Folder != nil {
+		folder, fault := lookup[*simulator.Folder](ctx, *spec.Folder, "spec.location.folder")
+		if fault != nil {
+			return nil, fault
+		}
+		if !slices.Contains(folder.ChildType, "VirtualMachine") {
+			return nil, &types.InvalidArgument{InvalidProperty: "spec.location.folder"}
+		}
+		loc.folder = folder.Self
+	} else {
+		dc := datacenterOf(ctx, vm.Parent)
+		if dc == nil {
+			return nil, &types.InvalidArgument{InvalidProperty: "spec.location.folder"}
+		}
+		loc.folder = dc.VmFolder
+	}
+
+	poolRef := vm.ResourcePool
+	if spec.Pool != nil {
+		poolRef = spec.Pool
+	}
+	if poolRef == nil {
+		return nil, &types.InvalidArgument{InvalidProperty: "spec.location.pool"}
+	}
+	pool, fault := lookup[*simulator.ResourcePool](ctx, *poolRef, "spec.location.pool")
+	if fault != nil {
+		return nil, fault
+	}
+	loc.pool = pool.Self
+
+	if spec.Datastore != nil {
+		ds, fault := lookup[*simulator.Datastore](ctx, *spec.Datastore, "spec.location.datastore")
+		if fault != nil {
+			return nil, fault
+		}
+		loc.datastore = ds.Self
+	} else {
+		ds := sourceDatastore(ctx, vm)
+		if ds == nil {
+			return nil, &types.InvalidArgument{InvalidProperty: "spec.location.datastore"}
+		}
+		loc.datastore = *ds
+	}
+
+	if spec.Host != nil {
+		host, fault := lookup[*simulator.HostSystem](ctx, *spec.Host, "spec.location.host")
+		if fault != nil {
+			return nil, fault
+		}
+		if host.Parent == nil || *host.Parent != pool.Owner {
+			// The host must belong to the compute resource that owns the pool.
+			return nil, &types.InvalidArgument{InvalidProperty: "spec.location.host"}
+		}
+		if !slices.Contains(host.Datastore, loc.datastore) {
+			return nil, datastoreNotOnHost(ctx, loc.datastore, host.Self)
+		}
+		loc.host = host.Self
+		return &loc, nil
+	}
+
+	// Without a host, keep the child next to its source when the pool allows
+	// it (instant clones share the source's memory), else take the first
+	// host of the pool's compute resource that mounts the datastore.
+	candidates := []types.ManagedObjectReference{}
+	if vm.Runtime.Host != nil {
+		candidates = append(candidates, *vm.Runtime.Host)
+	}
+	candidates = append(candidates, computeResourceHosts(ctx, pool.Owner)...)
+	for _, ref := range candidates {
+		host, ok := ctx.Map.Get(ref).(*simulator.HostSystem)
+		if !ok || host.Parent == nil || *host.Parent != pool.Owner {
+			continue
+		}
+		if slices.Contains(host.Datastore, loc.datastore) {
+			loc.host = host.Self
+			return &loc, nil
+		}
+	}
+	return nil, &types.InvalidArgument{InvalidProperty: "spec.location.datastore"}
+}
+
+// lookup returns the registry object ref names, if it has type T.
+func lookup[T mo.Reference](ctx *simulator.Context, ref types.ManagedObjectReference, property string) (T, types.BaseMethodFault) {
+	var zero T
+	obj := ctx.Map.Get(ref)
+	if obj == nil {
+		return zero, &types.ManagedObjectNotFound{Obj: ref}
+	}
+	t, ok := obj.(T)
+	if !ok {
+		return zero, &types.InvalidArgument{InvalidProperty: property}
+	}
+	return t, nil
+}
+
+// datacenterOf walks up from ref to the enclosing datacenter.
+func datacenterOf(ctx *simulator.Context, ref *types.ManagedObjectReference) *simulator.Datacenter {
+	for ref != nil {
+		switch obj := ctx.Map.Get(*ref).(type) {
+		case *simulator.Datacenter:
+			return obj
+		case mo.Entity:
+			ref = obj.Entity().Parent
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// sourceDatastore is the datastore holding vm's configuration file, which is
+// where the simulator's clone puts the child by default.
+func sourceDatastore(ctx *simulator.Context, vm *simulator.VirtualMachine) *types.ManagedObjectReference {
+	var path object.DatastorePath
+	if vm.Config != nil && vm.Config.Files.VmPathName != "" && path.FromString(vm.Config.Files.VmPathName) {
+		for i := range vm.Datastore {
+			if ds, ok := ctx.Map.Get(vm.Datastore[i]).(*simulator.Datastore); ok && ds.Name == path.Datastore {
+				return &vm.Datastore[i]
+			}
+		}
+	}
+	if len(vm.Datastore) > 0 {
+		return &vm.Datastore[0]
+	}
+	return nil
+}
+
+// computeResourceHosts lists the hosts of a cluster or standalone host.
+func computeResourceHosts(ctx *simulator.Context, ref types.ManagedObjectReference) []types.ManagedObjectReference {
+	switch cr := ctx.Map.Get(ref).(type) {
+	case *simulator.ClusterComputeResource:
+		return cr.Host
+	case *mo.ComputeResource:
+		return cr.Host
+	}
+	return nil
+}
+
+// datastoreNotOnHost is vCenter's fault for a datastore the host cannot use.
+func datastoreNotOnHost(ctx *simulator.Context, ds, host types.ManagedObjectReference) types.BaseMethodFault {
+	fault := &types.DatastoreNotWritableOnHost{Host: host}
+	fault.Datastore = &ds
+	if obj, ok := ctx.Map.Get(ds).(*simulator.Datastore); ok {
+		fault.Name = obj.Name
+	}
+	return fault
+}
+
+// childExtraConfig is the source's extraConfig overlaid with spec.config: an
+// instant clone starts from its parent's configuration. As in a reconfigure,
+// an empty string value removes the key. Values are copied so later changes
+// to the child never write through to the parent.
+func childExtraConfig(parent, spec []types.BaseOptionValue) []types.BaseOptionValue {
+	var out []types.BaseOptionValue
+	index := make(map[string]int)
+	for _, list := range [][]types.BaseOptionValue{parent, spec} {
+		for _, v := range list {
+			if v == nil || v.GetOptionValue() == nil {
+				continue
+			}
+			ov := *v.GetOptionValue()
+			if s, ok := ov.Value.(string); ok && s == "" {
+				if i, ok := index[ov.Key]; ok {
+					out[i] = nil
+					delete(index, ov.Key)
+				}
+				continue
+			}
+			if i, ok := index[ov.Key]; ok {
+				out[i] = &ov
+				continue
+			}
+			index[ov.Key] = len(out)
+			out = append(out, &ov)
+		}
+	}
+	return slices.DeleteFunc(out, func(v types.BaseOptionValue) bool { return v == nil })
+}
+
+// soapMethodFault unwraps the vim fault carried by a SOAP fault.
+func soapMethodFault(f *soap.Fault) types.BaseMethodFault {
+	if mf, ok := f.VimFault().(types.BaseMethodFault); ok {
+		return mf
+	}
+	return &types.SystemError{Reason: f.String}
+}

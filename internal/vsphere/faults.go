@@ -1,0 +1,85 @@
+package vsphere
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/task"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// ErrNotFound is returned (wrapped) when an object does not exist in vCenter.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError names the object that was looked for.
+type NotFoundError struct {
+	Kind, Name string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.Name) }
+
+// Unwrap lets errors.Is(err, ErrNotFound) match.
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+func notFound(kind, name string) error { return &NotFoundError{Kind: kind, Name: name} }
+
+// IsNotFound reports whether err means the object is gone.
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || fault.Is(err, &types.ManagedObjectNotFound{})
+}
+
+// IsTransient reports whether err is worth retrying: vCenter busy, a task in the way,
+// or the connection dropped. Permanent faults (permissions, bad arguments, no space)
+// are not.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, f := range []types.BaseMethodFault{
+		&types.TaskInProgress{}, &types.ResourceInUse{}, &types.HostCommunication{},
+		&types.HostNotConnected{}, &types.SystemError{}, &types.RequestCanceled{},
+		&types.ConcurrentAccess{},
+	} {
+		if fault.Is(err, f) {
+			return true
+		}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	if soap.IsSoapFault(err) {
+		if sf := soap.ToSoapFault(err); sf != nil {
+			if _, ok := sf.VimFault().(types.SystemError); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Message gives vCenter's own words for a fault, without Go wrapping noise.
+func Message(err error) string {
+	var te task.Error
+	if errors.As(err, &te) && te.LocalizedMethodFault != nil && te.LocalizedMessage != "" {
+		return te.LocalizedMessage
+	}
+	return err.Error()
+}
+
+// describeTransportError makes TLS failures say what to do about them.
+func describeTransportError(err error) error {
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		strings.Contains(err.Error(), "certificate") {
+		return fmt.Errorf("the server's TLS certificate is not trusted (%w); trust its CA with ca_file, or set allow_unverified_ssl = true for a lab", err)
+	}
+	return err
+}

@@ -1,0 +1,335 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/task"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// waitTask waits for a task through a property collector of its own, created and destroyed
+// here: many tasks can be waited on at once without sharing the session's default collector
+// (whose WaitForUpdatesEx hands each update to one waiter only).
+func (c *Client) waitTask(ctx context.Context, t types.ManagedObjectReference) (types.AnyType, error) {
+	var info *types.TaskInfo
+	filter := new(property.WaitFilter).Add(t, t.Type, []string{"info"})
+	err := property.WaitForUpdates(ctx, property.DefaultCollector(c.vim), filter, func(updates []types.ObjectUpdate) bool {
+		for _, u := range updates {
+			for _, ch := range u.ChangeSet {
+				ti, ok := ch.Val.(types.TaskInfo)
+				if !ok {
+					continue
+				}
+				switch ti.State {
+				case types.TaskInfoStateSuccess, types.TaskInfoStateError:
+					info = &ti
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	if info.State == types.TaskInfoStateError {
+		if info.Error == nil {
+			return nil, errors.New("task failed without a reason")
+		}
+		return nil, task.Error{LocalizedMethodFault: info.Error, Description: info.Description}
+	}
+	return info.Result, nil
+}
+
+// retry runs f again, with backoff, while it fails with a transient fault; at most 4 tries.
+func retry(ctx context.Context, f func() error) error {
+	delay := 200 * time.Millisecond
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if err = f(); err == nil || !IsTransient(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+	return fmt.Errorf("gave up after 4 tries: %w", err)
+}
+
+// runTask starts a task with start and waits for it, retrying the whole start-and-wait on
+// transient faults.
+func (c *Client) runTask(ctx context.Context, start func() (types.ManagedObjectReference, error)) (types.AnyType, error) {
+	var result types.AnyType
+	err := retry(ctx, func() error {
+		t, err := start()
+		if err != nil {
+			return err
+		}
+		result, err = c.waitTask(ctx, t)
+		return err
+	})
+	return result, err
+}
+
+// CloneSpec says where a full clone lands.
+type CloneSpec struct {
+	Source     string // VM ID
+	SnapshotID string // optional: clone from this snapshot
+	Folder     string // folder ID
+	Name       string
+	Datastore  string
+	Host       string
+	Pool       string // resource pool ID
+	PowerOn    bool
+}
+
+// CloneVM makes a full clone and returns the new VM's ID.
+func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
+	spec := types.VirtualMachineCloneSpec{PowerOn: s.PowerOn}
+	if s.SnapshotID != "" {
+		snap := ref("VirtualMachineSnapshot", s.SnapshotID)
+		spec.Snapshot = &snap
+	}
+	if s.Datastore != "" {
+		ds := DatastoreRef(s.Datastore)
+		spec.Location.Datastore = &ds
+	}
+	if s.Host != "" {
+		h := HostRef(s.Host)
+		spec.Location.Host = &h
+	}
+	if s.Pool != "" {
+		p := PoolRef(s.Pool)
+		spec.Location.Pool = &p
+	}
+	res, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.CloneVM_Task(ctx, c.vim, &types.CloneVM_Task{This: VMRef(s.Source), Folder: FolderRef(s.Folder), Name: s.Name, Spec: spec})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("cloning %s to %s on %s: %s", s.Source, s.Name, s.Datastore, describe(err))
+	}
+	return resultID(res)
+}
+
+// InstantCloneSpec says where an instant clone lands and what extraConfig it gets.
+type InstantCloneSpec struct {
+	Parent      string // running parent VM ID
+	Name        string
+	Folder      string
+	Datastore   string
+	Host        string
+	Pool        string
+	ExtraConfig map[string]string
+}
+
+// InstantClone forks a running parent VM and returns the child's ID.
+func (c *Client) InstantClone(ctx context.Context, s InstantCloneSpec) (string, error) {
+	folder, ds, host, pool := FolderRef(s.Folder), DatastoreRef(s.Datastore), HostRef(s.Host), PoolRef(s.Pool)
+	spec := types.VirtualMachineInstantCloneSpec{
+		Name: s.Name,
+		Location: types.VirtualMachineRelocateSpec{
+			Folder: &folder, Datastore: &ds, Host: &host, Pool: &pool,
+		},
+	}
+	keys := make([]string, 0, len(s.ExtraConfig))
+	for k := range s.ExtraConfig {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		spec.Config = append(spec.Config, &types.OptionValue{Key: k, Value: s.ExtraConfig[k]})
+	}
+	res, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.InstantClone_Task(ctx, c.vim, &types.InstantClone_Task{This: VMRef(s.Parent), Spec: spec})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("instant-cloning %s from %s on %s: %s", s.Name, s.Parent, s.Datastore, describe(err))
+	}
+	return resultID(res)
+}
+
+// PowerOn powers a VM on; one already on is fine.
+func (c *Client) PowerOn(ctx context.Context, id string) error {
+	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.PowerOnVM_Task(ctx, c.vim, &types.PowerOnVM_Task{This: VMRef(id)})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) {
+		return fmt.Errorf("powering on %s: %s", id, describe(err))
+	}
+	return nil
+}
+
+// DestroyVM powers a VM off and deletes it; one already gone is fine.
+func (c *Client) DestroyVM(ctx context.Context, id string) error {
+	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.PowerOffVM_Task(ctx, c.vim, &types.PowerOffVM_Task{This: VMRef(id)})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) {
+		if IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("powering off %s: %s", id, describe(err))
+	}
+	_, err = c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.Destroy_Task(ctx, c.vim, &types.Destroy_Task{This: VMRef(id)})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting %s: %s", id, describe(err))
+	}
+	return nil
+}
+
+// MoveIntoFolder moves VMs into a folder.
+func (c *Client) MoveIntoFolder(ctx context.Context, folder string, vmIDs ...string) error {
+	refs := make([]types.ManagedObjectReference, 0, len(vmIDs))
+	for _, id := range vmIDs {
+		refs = append(refs, VMRef(id))
+	}
+	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.MoveIntoFolder_Task(ctx, c.vim, &types.MoveIntoFolder_Task{This: FolderRef(folder), List: refs})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil {
+		return fmt.Errorf("moving %s into folder %s: %s", strings.Join(vmIDs, ", "), folder, describe(err))
+	}
+	return nil
+}
+
+// RelocateVM moves a VM's storage to another datastore (storage vMotion). The provider
+// itself recreates clones instead; this exists for tests that move clones behind its back.
+func (c *Client) RelocateVM(ctx context.Context, id, datastore string) error {
+	ds := DatastoreRef(datastore)
+	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.RelocateVM_Task(ctx, c.vim, &types.RelocateVM_Task{This: VMRef(id), Spec: types.VirtualMachineRelocateSpec{Datastore: &ds}})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil {
+		return fmt.Errorf("relocating %s to %s: %s", id, datastore, describe(err))
+	}
+	return nil
+}
+
+// DeleteFolder removes an empty folder; one already gone is fine.
+func (c *Client) DeleteFolder(ctx context.Context, id string) error {
+	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.Destroy_Task(ctx, c.vim, &types.Destroy_Task{This: FolderRef(id)})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if err != nil && !IsNotFound(err) {
+		return fmt.Errorf("deleting folder %s: %s", id, describe(err))
+	}
+	return nil
+}
+
+func resultID(res types.AnyType) (string, error) {
+	r, ok := res.(types.ManagedObjectReference)
+	if !ok {
+		return "", fmt.Errorf("task returned %T, not a managed object reference", res)
+	}
+	return r.Value, nil
+}
+
+// describe gives vCenter's message and the fault's type, e.g. "InvalidPowerState: ...".
+func describe(err error) string {
+	name := ""
+	fault.In(err, func(f types.BaseMethodFault, _ string, _ []types.LocalizableMessage) bool {
+		name = strings.TrimPrefix(fmt.Sprintf("%T", f), "*types.")
+		return true
+	})
+	msg := Message(err)
+	if name != "" && !strings.Contains(msg, name) {
+		return name + ": " + msg
+	}
+	return msg
+}
+
+// Describe is describe for the engine's error messages.
+func Describe(err error) string { return describe(err) }
+
+func sortIDs(ids []string) {
+	sort.Slice(ids, func(i, j int) bool { return lessID(ids[i], ids[j]) })
+}
+
+// lessID orders managed object IDs by prefix, then numerically (host-9 before host-10).
+func lessID(a, b string) bool {
+	pa, na := splitID(a)
+	pb, nb := splitID(b)
+	if pa != pb {
+		return pa < pb
+	}
+	if na != nb {
+		return na < nb
+	}
+	return a < b
+}
+
+func splitID(id string) (string, int) {
+	i := strings.LastIndex(id, "-")
+	if i < 0 {
+		return id, 0
+	}
+	n, err := strconv.Atoi(id[i+1:])
+	if err != nil {
+		return id, 0
+	}
+	return id[:i], n
+}
+
+func asNotFound(err error, target **find.NotFoundError) bool { return errors.As(err, target) }
+
+func createContainerView(ctx context.Context, c *Client, root types.ManagedObjectReference, kinds []string) (types.ManagedObjectReference, error) {
+	res, err := methods.CreateContainerView(ctx, c.vim, &types.CreateContainerView{
+		This: *c.vim.ServiceContent.ViewManager, Container: root, Type: kinds, Recursive: true,
+	})
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	return res.Returnval, nil
+}
+
+func destroyView(ctx context.Context, c *Client, view types.ManagedObjectReference) error {
+	_, err := methods.DestroyView(ctx, c.vim, &types.DestroyView{This: view})
+	return err
+}

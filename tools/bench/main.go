@@ -1,0 +1,341 @@
+// Command bench measures the pool engine against the simulator with injected latency and
+// prints a table: for each pool size and operation, wall time, the ideal time the latency and
+// concurrency allow, their ratio, vCenter calls made, and the provider process's peak memory.
+// The simulator runs in its own process (bin/vcsim) so that memory is the provider's alone.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
+	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
+)
+
+type options struct {
+	sizes       []int
+	concurrency int
+	latency     time.Duration
+	taskLatency time.Duration
+	vcsim       string
+	planCLI     string
+	planSize    int
+}
+
+func main() {
+	var o options
+	var sizes string
+	flag.StringVar(&sizes, "sizes", "10,100,1000", "pool sizes to measure")
+	flag.IntVar(&o.concurrency, "concurrency", 20, "max_concurrent_operations")
+	flag.DurationVar(&o.latency, "latency", 2*time.Millisecond, "simulated delay of every vCenter call")
+	flag.DurationVar(&o.taskLatency, "task-latency", 500*time.Millisecond, "simulated duration of clone, power and destroy tasks")
+	flag.StringVar(&o.vcsim, "vcsim", "bin/vcsim", "simulator binary")
+	flag.StringVar(&o.planCLI, "plan-cli", "", "terraform binary: also time `terraform plan` of a -plan-size pool through it")
+	flag.IntVar(&o.planSize, "plan-size", 1000, "pool size for the terraform plan timing")
+	flag.Parse()
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fail(fmt.Errorf("bad size %q", s))
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	fmt.Printf("simulated latency: %v per call, %v per clone/power/destroy task; max_concurrent_operations %d\n\n", o.latency, o.taskLatency, o.concurrency)
+	fmt.Printf("%-6s %-22s %10s %10s %7s %8s %10s %10s\n", "clones", "operation", "wall", "ideal", "ratio", "calls", "peak MiB", "cpu")
+	for _, n := range o.sizes {
+		if err := runSize(o, n, o.latency, o.taskLatency); err != nil {
+			fail(err)
+		}
+	}
+	if err := readWithoutLatency(o); err != nil {
+		fail(err)
+	}
+	if o.planCLI != "" {
+		if err := timePlan(o); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// simulator runs bin/vcsim in its own process.
+type simulator struct {
+	cmd *exec.Cmd
+	env map[string]string
+}
+
+func startSimulator(o options, latency, task time.Duration, datastores int) (*simulator, error) {
+	dir, err := os.MkdirTemp("", "bench-vcsim")
+	if err != nil {
+		return nil, err
+	}
+	envFile := filepath.Join(dir, "env")
+	cmd := exec.Command(o.vcsim, "-listen", "127.0.0.1:0", "-env-file", envFile, "-datastores", strconv.Itoa(datastores),
+		"-hosts", "2", "-latency", latency.String(), "-task-latency", task.String())
+	cmd.Stderr, cmd.Stdout = nil, nil
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", o.vcsim, err)
+	}
+	s := &simulator{cmd: cmd, env: map[string]string{}}
+	for i := 0; i < 300; i++ {
+		if data, err := os.ReadFile(envFile); err == nil && len(data) > 0 {
+			sc := bufio.NewScanner(strings.NewReader(string(data)))
+			for sc.Scan() {
+				line := strings.TrimPrefix(sc.Text(), "export ")
+				if k, v, ok := strings.Cut(line, "="); ok {
+					s.env[k] = strings.Trim(v, "'\"")
+				}
+			}
+			return s, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.stop()
+	return nil, fmt.Errorf("simulator did not start")
+}
+
+func (s *simulator) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
+
+func (s *simulator) connect(ctx context.Context) (*vsphere.Client, error) {
+	return vsphere.Connect(ctx, vsphere.Config{Server: s.env["VSPHERE_SERVER"], User: s.env["VSPHERE_USER"], Password: s.env["VSPHERE_PASSWORD"], Insecure: true})
+}
+
+// bootstrap starts a simulator with 4 datastores, connects to it and finds its layout.
+func bootstrap(ctx context.Context, o options, latency, task time.Duration) (*simulator, *vsphere.Client, string, []string, error) {
+	sim, err := startSimulator(o, latency, task, 4)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	c, err := sim.connect(ctx)
+	if err != nil {
+		sim.stop()
+		return nil, nil, "", nil, err
+	}
+	rp, ds, err := layout(ctx, c)
+	if err != nil {
+		_ = c.Logout(ctx)
+		sim.stop()
+		return nil, nil, "", nil, err
+	}
+	return sim, c, rp, ds, nil
+}
+
+// layout finds the resource pool and datastore IDs of the simulator.
+func layout(ctx context.Context, c *vsphere.Client) (string, []string, error) {
+	finder := find.NewFinder(c.Vim(), false)
+	dc, err := finder.DefaultDatacenter(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	finder.SetDatacenter(dc)
+	pools, err := finder.ResourcePoolList(ctx, "*/Resources")
+	if err != nil || len(pools) == 0 {
+		return "", nil, fmt.Errorf("finding a resource pool: %v", err)
+	}
+	dss, err := finder.DatastoreList(ctx, "*")
+	if err != nil {
+		return "", nil, err
+	}
+	var ids []string
+	for _, ds := range dss {
+		ids = append(ids, ds.Reference().Value)
+	}
+	return pools[0].Reference().Value, ids, nil
+}
+
+// measurement is one row of the table.
+type measurement struct {
+	wall, ideal, cpu time.Duration
+	calls            int64
+	peakMiB          float64
+}
+
+func measure(c *vsphere.Client, f func() error) (measurement, error) {
+	resetPeak()
+	calls := c.Calls()
+	cpu := cpuTime()
+	start := time.Now()
+	err := f()
+	return measurement{wall: time.Since(start), cpu: cpuTime() - cpu, calls: c.Calls() - calls, peakMiB: peakMiB()}, err
+}
+
+func row(n int, op string, m measurement) {
+	ratio := "-"
+	ideal := "-"
+	if m.ideal > 0 {
+		ratio = fmt.Sprintf("%.2f", float64(m.wall)/float64(m.ideal))
+		ideal = m.ideal.Round(time.Millisecond).String()
+	}
+	fmt.Printf("%-6d %-22s %10s %10s %7s %8d %10.1f %10s\n", n, op, m.wall.Round(time.Millisecond), ideal, ratio, m.calls, m.peakMiB, m.cpu.Round(time.Millisecond))
+}
+
+func rounds(tasks, concurrency int) time.Duration {
+	return time.Duration((tasks + concurrency - 1) / concurrency)
+}
+
+func runSize(o options, n int, latency, task time.Duration) error {
+	ctx := context.Background()
+	sim, c, rp, ds, err := bootstrap(ctx, o, latency, task)
+	if err != nil {
+		return err
+	}
+	defer sim.stop()
+	defer func() { _ = c.Logout(ctx) }()
+	e := engine.New(c, o.concurrency, nil)
+	imgA, err := e.PublishImage(ctx, engine.ImageSpec{Name: "a", SourceVM: "/DC0/vm/golden", Snapshot: "base"})
+	if err != nil {
+		return err
+	}
+	imgB, err := e.PublishImage(ctx, engine.ImageSpec{Name: "b", SourceVM: "/DC0/vm/golden", Snapshot: "patched"})
+	if err != nil {
+		return err
+	}
+	spec := engine.PoolSpec{
+		Name: "bench", ImageID: imgA.ID, ResourcePool: rp, Datastores: ds[:3], Size: n,
+		NamingPattern: "b-{n}", Rebalance: engine.RebalanceImmediate, BatchSize: o.concurrency,
+	}
+	c0 := o.concurrency
+	publishChain := 2 * task // a replica, then a parent on it
+	var pool *engine.Pool
+
+	m, err := measure(c, func() error { pool, err = e.CreatePool(ctx, spec); return err })
+	if err != nil {
+		return fmt.Errorf("create %d: %w", n, err)
+	}
+	m.ideal = publishChain + rounds(n, c0)*task
+	row(n, "create", m)
+
+	m, err = measure(c, func() error { _, err := e.ReadPool(ctx, pool.ID); return err })
+	if err != nil {
+		return err
+	}
+	m.ideal = latency
+	row(n, "read (refresh)", m)
+
+	grow := spec
+	grow.Size = n + max(1, n/10)
+	m, err = measure(c, func() error { _, err := e.ApplyPool(ctx, pool.ID, grow); return err })
+	if err != nil {
+		return fmt.Errorf("resize %d: %w", n, err)
+	}
+	m.ideal = rounds(grow.Size-n, c0) * task
+	row(n, "resize +10%", m)
+
+	push := grow
+	push.ImageID = imgB.ID
+	m, err = measure(c, func() error { _, err := e.ApplyPool(ctx, pool.ID, push); return err })
+	if err != nil {
+		return fmt.Errorf("push %d: %w", n, err)
+	}
+	// Each recreation is three tasks: power off, destroy, instant clone.
+	m.ideal = publishChain + rounds(3*push.Size, c0)*task
+	row(n, "push-image", m)
+
+	before, err := e.ReadPool(ctx, pool.ID)
+	if err != nil {
+		return err
+	}
+	var after *engine.Pool
+	m, err = measure(c, func() error { after, err = e.Attach(ctx, pool.ID, ds[3], ""); return err })
+	if err != nil {
+		return fmt.Errorf("rebalance %d: %w", n, err)
+	}
+	moved := recreated(before, after)
+	m.ideal = publishChain + rounds(3*moved, c0)*task
+	row(n, fmt.Sprintf("rebalance (%d moved)", moved), m)
+
+	m, err = measure(c, func() error { return e.DeletePool(ctx, pool.ID) })
+	if err != nil {
+		return fmt.Errorf("delete %d: %w", n, err)
+	}
+	internal := 4 + 4*2 // replicas and parents of image B
+	m.ideal = rounds(2*push.Size, c0)*task + rounds(2*internal, c0)*task
+	row(n, "delete", m)
+	return nil
+}
+
+func recreated(before, after *engine.Pool) int {
+	ids := map[string]string{}
+	for _, c := range before.Clones {
+		ids[c.Name] = c.ID
+	}
+	n := 0
+	for _, c := range after.Clones {
+		if ids[c.Name] != c.ID {
+			n++
+		}
+	}
+	return n
+}
+
+// readWithoutLatency measures the refresh of a 1,000-clone pool with no injected latency:
+// the provider's own time to read and map it.
+func readWithoutLatency(o options) error {
+	ctx := context.Background()
+	sim, c, rp, ds, err := bootstrap(ctx, o, 0, 0)
+	if err != nil {
+		return err
+	}
+	defer sim.stop()
+	defer func() { _ = c.Logout(ctx) }()
+	e := engine.New(c, o.concurrency, nil)
+	img, err := e.PublishImage(ctx, engine.ImageSpec{Name: "a", SourceVM: "/DC0/vm/golden"})
+	if err != nil {
+		return err
+	}
+	pool, err := e.CreatePool(ctx, engine.PoolSpec{Name: "read", ImageID: img.ID, ResourcePool: rp, Datastores: ds[:3],
+		Size: 1000, NamingPattern: "r-{n}", Rebalance: engine.RebalanceImmediate})
+	if err != nil {
+		return err
+	}
+	m, err := measure(c, func() error { _, err := e.ReadPool(ctx, pool.ID); return err })
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nrefresh of a 1000-clone pool, no injected latency: %v wall, %v provider CPU, %d vCenter call(s), peak %.1f MiB\n",
+		m.wall.Round(time.Millisecond), m.cpu.Round(time.Millisecond), m.calls, m.peakMiB)
+	return nil
+}
+
+// resetPeak resets the process's peak resident set size (Linux: clear_refs 5).
+func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakMiB reads the process's peak resident set size since the last reset.
+func peakMiB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.Atoi(f[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
