@@ -11,10 +11,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/mo"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/provider"
@@ -183,4 +185,48 @@ func ExtraConfig(ctx context.Context, e *Env, vmID, key string) (string, error) 
 		}
 	}
 	return "", nil
+}
+
+// DropSessionsOnChange ends every vCenter session but the test's own as soon as the number of
+// VMs changes, i.e. in the middle of the next operation, as when vCenter restarts or an
+// administrator terminates sessions. The returned function stops watching.
+func (e *Env) DropSessionsOnChange(t *testing.T) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	before := len(e.VMs(t))
+	go func() {
+		for ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+			vms, err := e.Client.AllVMs(ctx)
+			if err != nil || len(vms) == before {
+				continue
+			}
+			if err := e.terminateOtherSessions(ctx); err != nil {
+				t.Errorf("terminating sessions: %v", err)
+			}
+			return
+		}
+	}()
+	return cancel
+}
+
+func (e *Env) terminateOtherSessions(ctx context.Context) error {
+	sm := session.NewManager(e.Client.Vim())
+	own, err := sm.UserSession(ctx)
+	if err != nil {
+		return err
+	}
+	var m mo.SessionManager
+	if err := property.DefaultCollector(e.Client.Vim()).RetrieveOne(ctx, *e.Client.Vim().ServiceContent.SessionManager, []string{"sessionList"}, &m); err != nil {
+		return err
+	}
+	var keys []string
+	for _, s := range m.SessionList {
+		if own == nil || s.Key != own.Key {
+			keys = append(keys, s.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return sm.TerminateSession(ctx, keys)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
@@ -64,7 +63,7 @@ func (e *Engine) ApplyPool(ctx context.Context, id string, spec PoolSpec) (*Pool
 	if err != nil {
 		return nil, err
 	}
-	env, err := e.resolve(ctx, spec, attachments)
+	env, err := e.resolve(ctx, spec, attachments.ids())
 	if err != nil {
 		return nil, err
 	}
@@ -80,19 +79,19 @@ func (e *Engine) ApplyPool(ctx context.Context, id string, spec PoolSpec) (*Pool
 }
 
 // record reads a pool's record and attachments.
-func (e *Engine) record(ctx context.Context, id string) (*poolRecord, []string, error) {
+func (e *Engine) record(ctx context.Context, id string) (*poolRecord, attachments, error) {
 	info, err := e.vc.FolderInfo(ctx, id)
 	if err != nil {
 		if errors.Is(err, vsphere.ErrNotFound) {
-			return nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+			return nil, attachments{}, fmt.Errorf("pool %s: %w", id, ErrNotFound)
 		}
-		return nil, nil, err
+		return nil, attachments{}, err
 	}
 	rec, err := decodeRecord(info)
 	if err != nil {
-		return nil, nil, err
+		return nil, attachments{}, err
 	}
-	return rec, splitList(info.Fields[vsphere.FieldAttachments]), nil
+	return rec, parseAttachments(info.Fields[vsphere.FieldAttachments]), nil
 }
 
 // DeletePool removes the clones, the pool's folder, and the internal VMs no other pool needs.
@@ -127,50 +126,58 @@ func (e *Engine) DeletePool(ctx context.Context, id string) error {
 }
 
 // Attach adds a datastore to a pool from outside its own resource and rebalances it.
-// policy overrides the pool's rebalance policy for this change when not empty.
+// policy overrides the pool's rebalance policy for this change when not empty. An attach that
+// failed half-way stays recorded as unfinished, and attaching again carries on with it.
 func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, error) {
 	unlock := e.locks.lock("pool/" + poolID)
 	defer unlock()
-	rec, attachments, err := e.record(ctx, poolID)
+	rec, att, err := e.record(ctx, poolID)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, inputError("pool_id", "Pool not found", "No instant-clone pool has ID %s.", poolID)
 		}
 		return nil, err
 	}
-	if slices.Contains(attachments, ds) || slices.Contains(rec.Datastores, ds) {
+	if (slices.Contains(att.ids(), ds) && !att.pending[ds]) || slices.Contains(rec.Datastores, ds) {
 		return nil, inputError("datastore_id", "Datastore already attached", "Datastore %s is already attached to pool %s (%s); each datastore is attached once, either in the pool's datastore_ids or by one instantclone_pool_datastore.", ds, rec.Name, poolID)
 	}
-	attachments = union(attachments, []string{ds})
-	return e.changeAttachments(ctx, poolID, rec, attachments, policy)
+	att.add(ds, true)
+	if _, err := e.changeAttachments(ctx, poolID, rec, att, policy); err != nil {
+		return nil, err
+	}
+	att.add(ds, false)
+	if err := e.writeAttachments(ctx, poolID, att); err != nil {
+		return nil, err
+	}
+	return e.ReadPool(ctx, poolID)
 }
 
 // Detach removes an attached datastore; its clones are evacuated to the remaining ones.
 func (e *Engine) Detach(ctx context.Context, poolID, ds, policy string) error {
 	unlock := e.locks.lock("pool/" + poolID)
 	defer unlock()
-	rec, attachments, err := e.record(ctx, poolID)
+	rec, att, err := e.record(ctx, poolID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(attachments, ds) {
+	if !slices.Contains(att.ids(), ds) {
 		return nil
 	}
-	attachments = slices.DeleteFunc(attachments, func(s string) bool { return s == ds })
-	_, err = e.changeAttachments(ctx, poolID, rec, attachments, policy)
+	att.remove(ds)
+	_, err = e.changeAttachments(ctx, poolID, rec, att, policy)
 	return err
 }
 
-func (e *Engine) changeAttachments(ctx context.Context, poolID string, rec *poolRecord, attachments []string, policy string) (*Pool, error) {
-	env, err := e.resolve(ctx, rec.PoolSpec, attachments)
+func (e *Engine) changeAttachments(ctx context.Context, poolID string, rec *poolRecord, att attachments, policy string) (*Pool, error) {
+	env, err := e.resolve(ctx, rec.PoolSpec, att.ids())
 	if err != nil {
 		return nil, err
 	}
-	if err := e.vc.SetFields(ctx, vsphere.FolderRef(poolID), map[string]string{vsphere.FieldAttachments: strings.Join(attachments, ",")}); err != nil {
-		return nil, fmt.Errorf("recording the datastores attached to pool %s: %w", poolID, err)
+	if err := e.writeAttachments(ctx, poolID, att); err != nil {
+		return nil, err
 	}
 	// The policy override applies to this rebalance only; the pool keeps its own.
 	if err := e.converge(ctx, poolID, rec, rec.PoolSpec, env, policy); err != nil {
@@ -179,11 +186,18 @@ func (e *Engine) changeAttachments(ctx context.Context, poolID string, rec *pool
 	return e.ReadPool(ctx, poolID)
 }
 
+func (e *Engine) writeAttachments(ctx context.Context, poolID string, att attachments) error {
+	if err := e.vc.SetFields(ctx, vsphere.FolderRef(poolID), map[string]string{vsphere.FieldAttachments: att.String()}); err != nil {
+		return fmt.Errorf("recording the datastores attached to pool %s: %w", poolID, err)
+	}
+	return nil
+}
+
 // Attached reports whether a datastore is attached to a pool by an attachment.
 func (e *Engine) Attached(ctx context.Context, poolID, ds string) (bool, error) {
-	_, attachments, err := e.record(ctx, poolID)
+	_, att, err := e.record(ctx, poolID)
 	if err != nil {
 		return false, err
 	}
-	return slices.Contains(attachments, ds), nil
+	return slices.Contains(att.ids(), ds), nil
 }

@@ -99,12 +99,6 @@ func (e *Engine) writeRecord(ctx context.Context, poolID string, rec *poolRecord
 	})
 }
 
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
-}
 
 // union is the sorted set of a and b.
 func union(a, b []string) []string {
@@ -164,7 +158,7 @@ func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
 			internal.vms = append(internal.vms, vm)
 		}
 	}
-	return observe(id, rec, splitList(self.Fields[vsphere.FieldAttachments]), own, internal), nil
+	return observe(id, rec, parseAttachments(self.Fields[vsphere.FieldAttachments]).ids(), own, internal), nil
 }
 
 // observe builds the pool view and its drift from what vCenter holds.
@@ -333,24 +327,31 @@ func (e *Engine) poolRecords(ctx context.Context) (map[string]*poolRecord, error
 	out := map[string]*poolRecord{}
 	for i := range folders {
 		if rec, err := decodeRecord(&folders[i]); err == nil {
-			rec.Datastores = union(rec.Datastores, splitList(folders[i].Fields[vsphere.FieldAttachments]))
+			rec.Datastores = union(rec.Datastores, parseAttachments(folders[i].Fields[vsphere.FieldAttachments]).ids())
 			out[folders[i].ID] = rec
 		}
 	}
 	return out, nil
 }
 
-func (e *Engine) poolsUsingImage(ctx context.Context, imageID string) ([]string, error) {
+// poolsUsingImage lists the pools that use an image: finished ones by name, and the IDs of
+// unfinished ones (a create that failed and was never retried, so no state holds them).
+func (e *Engine) poolsUsingImage(ctx context.Context, imageID string) (users, unfinished []string, err error) {
 	recs, err := e.poolRecords(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("checking which pools use image %s: %w", imageID, err)
+		return nil, nil, fmt.Errorf("checking which pools use image %s: %w", imageID, err)
 	}
-	var users []string
 	for id, rec := range recs {
-		if rec.ImageID == imageID || rec.PendingImageID == imageID {
+		if rec.ImageID != imageID && rec.PendingImageID != imageID {
+			continue
+		}
+		if rec.Complete {
 			users = append(users, fmt.Sprintf("%s (%s)", rec.Name, id))
+		} else {
+			unfinished = append(unfinished, id)
 		}
 	}
 	sort.Strings(users)
-	return users, nil
+	sort.Strings(unfinished)
+	return users, unfinished, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -161,10 +162,22 @@ func (e *Engine) publish(ctx context.Context, img *Image) (*Image, error) {
 		return nil, fmt.Errorf("publishing image %s: %w", img.ID, err)
 	}
 	if err := e.finishInternal(ctx, id, internal.folders[TemplateFolder], img, roleTemplate); err != nil {
+		e.discard(ctx, id)
 		return nil, err
 	}
 	img.TemplateVMID, img.Published = id, true
 	return img, nil
+}
+
+// discard removes an internal VM that could not be finished, even when ctx was cancelled, so
+// that a failed publish leaves nothing behind; what it cannot remove stays in the resync folder
+// for the next publish to clean up.
+func (e *Engine) discard(ctx context.Context, vmID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if err := e.vc.DestroyVM(ctx, vmID); err != nil {
+		e.log(ctx, "could not remove unfinished internal VM", map[string]any{"vm": vmID, "error": err.Error()})
+	}
 }
 
 // finishInternal marks a freshly built internal VM as the image's and moves it out of the
@@ -339,12 +352,20 @@ func (e *Engine) RenameImage(ctx context.Context, img Image, name string) (*Imag
 
 // DeleteImage removes an image's internal VMs; it refuses while a pool still uses the image.
 func (e *Engine) DeleteImage(ctx context.Context, id string) error {
-	users, err := e.poolsUsingImage(ctx, id)
+	users, unfinished, err := e.poolsUsingImage(ctx, id)
 	if err != nil {
 		return err
 	}
 	if len(users) > 0 {
 		return &InUseError{ImageID: id, Pools: users}
+	}
+	// A pool whose create failed and was abandoned holds clones no state knows of: it goes
+	// with its image rather than being leaked.
+	for _, poolID := range unfinished {
+		e.log(ctx, "removing an unfinished pool of the image", map[string]any{"image": id, "pool": poolID})
+		if err := e.DeletePool(ctx, poolID); err != nil {
+			return fmt.Errorf("removing unfinished pool %s of image %s: %w", poolID, id, err)
+		}
 	}
 	unlock := e.locks.lock("image/" + id)
 	defer unlock()
@@ -471,6 +492,7 @@ func (e *Engine) buildInternal(ctx context.Context, img *Image, source string, f
 	}
 	final := map[string]string{roleReplica: folders[ReplicaFolder], roleParent: folders[ParentFolder]}[role]
 	if err := e.finishInternal(ctx, id, final, img, role); err != nil {
+		e.discard(ctx, id)
 		return "", err
 	}
 	e.log(ctx, "published internal VM", map[string]any{"image": img.ID, "role": role, "name": name, "datastore": ds, "host": host})

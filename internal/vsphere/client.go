@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/session/keepalive"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -105,7 +107,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	keep := keepalive.NewHandlerSOAP(counted, idle, nil)
 	loginClient.RoundTripper = keep
-	vc.RoundTripper = &reloginTransport{next: keep, login: c.login}
+	vc.RoundTripper = &reloginTransport{next: keep, relogin: c.relogin}
 	c.vim = vc
 
 	if err := c.login(ctx); err != nil {
@@ -127,6 +129,15 @@ func (c *Client) login(ctx context.Context) error {
 		return fmt.Errorf("logging in as %q: %w", c.user.Username(), describeTransportError(err))
 	}
 	return nil
+}
+
+// relogin logs in again unless the session turns out to be alive (a call can be refused
+// as not authenticated while the session is being replaced).
+func (c *Client) relogin(ctx context.Context) error {
+	if s, err := c.sessions.UserSession(ctx); err == nil && s != nil {
+		return nil
+	}
+	return c.login(ctx)
 }
 
 func (c *Client) useDatacenter(ctx context.Context, name string) error {
@@ -186,22 +197,56 @@ func (t *countingTransport) RoundTrip(ctx context.Context, req, res soap.HasFaul
 }
 
 // reloginTransport logs in again and retries once when vCenter says the session is gone.
+// When many calls in flight see the session gone at once, only the first logs in.
 type reloginTransport struct {
-	next  soap.RoundTripper
-	login func(context.Context) error
-	mu    sync.Mutex
+	next       soap.RoundTripper
+	relogin    func(context.Context) error
+	mu         sync.Mutex
+	generation atomic.Int64 // counts successful re-logins
 }
 
 func (t *reloginTransport) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	gen := t.generation.Load()
 	err := t.next.RoundTrip(ctx, req, res)
-	if err == nil || !fault.Is(err, &types.NotAuthenticated{}) {
+	if !fault.Is(err, &types.NotAuthenticated{}) && !deniedProperties(res) {
 		return err
 	}
 	t.mu.Lock()
-	lerr := t.login(ctx)
+	if t.generation.Load() == gen {
+		if lerr := t.relogin(ctx); lerr != nil {
+			t.mu.Unlock()
+			return fmt.Errorf("the vCenter session ended and logging in again failed: %w", lerr)
+		}
+		t.generation.Add(1)
+	}
 	t.mu.Unlock()
-	if lerr != nil {
-		return fmt.Errorf("session expired and logging in again failed: %w", lerr)
+	// The retry decodes into the same response body: empty it first.
+	if v := reflect.ValueOf(res); v.Kind() == reflect.Pointer && !v.IsNil() {
+		v.Elem().Set(reflect.Zero(v.Elem().Type()))
 	}
 	return t.next.RoundTrip(ctx, req, res)
+}
+
+// deniedProperties reports a property read that succeeded as a call but was refused object by
+// object for want of a session (vcsim answers reads without a session this way).
+func deniedProperties(res soap.HasFault) bool {
+	var contents []types.ObjectContent
+	switch r := res.(type) {
+	case *methods.RetrievePropertiesBody:
+		if r.Res != nil {
+			contents = r.Res.Returnval
+		}
+	case *methods.RetrievePropertiesExBody:
+		if r.Res != nil && r.Res.Returnval != nil {
+			contents = r.Res.Returnval.Objects
+		}
+	}
+	for _, oc := range contents {
+		for _, m := range oc.MissingSet {
+			if _, ok := m.Fault.Fault.(*types.NotAuthenticated); ok {
+				return true
+			}
+		}
+	}
+	return false
 }

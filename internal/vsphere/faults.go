@@ -9,7 +9,6 @@ import (
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/task"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -42,25 +41,15 @@ func IsTransient(err error) bool {
 	}
 	for _, f := range []types.BaseMethodFault{
 		&types.TaskInProgress{}, &types.ResourceInUse{}, &types.HostCommunication{},
-		&types.HostNotConnected{}, &types.SystemError{}, &types.RequestCanceled{},
-		&types.ConcurrentAccess{},
+		&types.HostNotConnected{}, &types.SystemError{}, &types.SystemErrorFault{},
+		&types.ConcurrentAccess{}, &types.TooManyConcurrentNativeClones{},
 	} {
 		if fault.Is(err, f) {
 			return true
 		}
 	}
 	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true
-	}
-	if soap.IsSoapFault(err) {
-		if sf := soap.ToSoapFault(err); sf != nil {
-			if _, ok := sf.VimFault().(types.SystemError); ok {
-				return true
-			}
-		}
-	}
-	return false
+	return errors.As(err, &netErr)
 }
 
 // Message gives vCenter's own words for a fault, without Go wrapping noise.

@@ -21,6 +21,27 @@ import (
 // here: many tasks can be waited on at once without sharing the session's default collector
 // (whose WaitForUpdatesEx hands each update to one waiter only).
 func (c *Client) waitTask(ctx context.Context, t types.ManagedObjectReference) (types.AnyType, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := c.waitTaskOnce(ctx, t)
+		// A session that ended takes its property collector with it; the task lives on, so a
+		// new collector (in the new session) carries on waiting.
+		if err != nil && attempt < 3 && ctx.Err() == nil && sessionLost(err) {
+			continue
+		}
+		return res, err
+	}
+}
+
+// sessionLost reports a wait cut short by the end of the session it ran in.
+func sessionLost(err error) bool {
+	var te task.Error
+	if errors.As(err, &te) {
+		return false // the task itself failed
+	}
+	return fault.Is(err, &types.NotAuthenticated{}) || fault.Is(err, &types.ManagedObjectNotFound{})
+}
+
+func (c *Client) waitTaskOnce(ctx context.Context, t types.ManagedObjectReference) (types.AnyType, error) {
 	var info *types.TaskInfo
 	filter := new(property.WaitFilter).Add(t, t.Type, []string{"info"})
 	err := property.WaitForUpdates(ctx, property.DefaultCollector(c.vim), filter, func(updates []types.ObjectUpdate) bool {
@@ -41,6 +62,9 @@ func (c *Client) waitTask(ctx context.Context, t types.ManagedObjectReference) (
 	})
 	if err != nil {
 		return nil, err
+	}
+	if info == nil {
+		return nil, fmt.Errorf("task %s ended without a result", t.Value)
 	}
 	if info.State == types.TaskInfoStateError {
 		if info.Error == nil {
