@@ -23,8 +23,8 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 		images := map[string]bool{}
 		type poolState struct {
 			name, image string
-			datastores map[string]bool
-			clones     map[string]string // ID → name
+			datastores  map[string]bool
+			clones      map[string]string // ID → name
 		}
 		pools := map[string]*poolState{} // by folder name
 		for _, rs := range s.RootModule().Resources {

@@ -99,7 +99,6 @@ func (e *Engine) writeRecord(ctx context.Context, poolID string, rec *poolRecord
 	})
 }
 
-
 // union is the sorted set of a and b.
 func union(a, b []string) []string {
 	seen := map[string]bool{}
