@@ -13,6 +13,17 @@ import (
 // for its current image and for one it is being pushed to. Templates stay: they go with the
 // image resource.
 func (e *Engine) collectGarbage(ctx context.Context, imageIDs ...string) error {
+	// Also every other image with replicas or parents: a collection that failed earlier
+	// (a fault, an interrupted apply) is finished by the next one.
+	internal, err := e.internalVMs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, vm := range internal.vms {
+		if role := vm.Fields[vsphere.FieldRole]; role == roleReplica || role == roleParent {
+			imageIDs = append(imageIDs, vm.Fields[vsphere.FieldImage])
+		}
+	}
 	for _, imageID := range union(imageIDs, nil) {
 		if err := e.collectImage(ctx, imageID); err != nil {
 			return err

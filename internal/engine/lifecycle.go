@@ -163,9 +163,8 @@ func (e *Engine) Detach(ctx context.Context, poolID, ds, policy string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(att.ids(), ds) {
-		return nil
-	}
+	// Converge even when the datastore is already gone from the record: a detach cut short
+	// leaves clones on it to evacuate.
 	att.remove(ds)
 	_, err = e.changeAttachments(ctx, poolID, rec, att, policy)
 	return err

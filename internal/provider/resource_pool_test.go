@@ -3,7 +3,6 @@ package provider_test
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -335,35 +334,51 @@ func checkGuestInfo(t *testing.T, env *acctest.Env, folder, clone, key, want str
 	}
 }
 
+// TestAccPool_sharedImage: two pools on one image, created, pushed and deleted in the same
+// apply (the CLI runs them in parallel), share its internal VMs and never duplicate or remove
+// each other's.
 func TestAccPool_sharedImage(t *testing.T) {
 	acctest.PreCheck(t)
 	env := acctest.NewEnv(t, vcsim.Options{})
 	ds := []string{env.Datastore(0), env.Datastore(1)}
-	a := poolArgs{label: "a", name: "pa", datastores: ds, size: 3}
-	b := poolArgs{label: "b", name: "pb", datastores: ds, size: 3}
+	pools := func(image string) string {
+		return twoImages(env) +
+			poolHCL(env, poolArgs{label: "a", name: "pa", image: image, datastores: ds, size: 3}) +
+			poolHCL(env, poolArgs{label: "b", name: "pb", image: image, datastores: ds, size: 3})
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				// Created in the same apply: one set of internal VMs, not two.
-				Config: poolConfig(env, a, b),
+				Config: pools("a"),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					expectClones(t, env, "pa", "pa", 3, []int{2, 1}, ds),
 					expectClones(t, env, "pb", "pb", 3, []int{2, 1}, ds),
 					expectInternal(t, env, ds),
+					env.CheckInventoryMatchesState(t),
+				),
+			},
+			{
+				Config: pools("b"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					expectAllOn(t, env, "pa", "instantclone_image.b", "instantclone_image.a"),
+					expectAllOn(t, env, "pb", "instantclone_image.b", "instantclone_image.a"),
+					expectInternal(t, env, ds),
+					env.CheckInventoryMatchesState(t),
 				),
 			},
 			{
 				// Deleting one pool keeps what the other still uses.
-				Config: poolConfig(env, a),
+				Config: twoImages(env) + poolHCL(env, poolArgs{label: "a", name: "pa", image: "b", datastores: ds, size: 3}),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					expectClones(t, env, "pa", "pa", 3, []int{2, 1}, ds),
 					expectInternal(t, env, ds),
 				),
 			},
+			{Config: pools("b"), Check: env.CheckInventoryMatchesState(t)},
 			{
-				// With no pool left, the image keeps only its template.
-				Config: env.ProviderBlock() + imageHCL("img", "win11"),
+				// Both deleted in one apply: the images keep only their templates.
+				Config: twoImages(env),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					func(*terraform.State) error {
 						inv := readInventory(t, env, "pa")
@@ -372,7 +387,8 @@ func TestAccPool_sharedImage(t *testing.T) {
 						}
 						return nil
 					},
-					checkTemplates(t, env, 1),
+					checkTemplates(t, env, 2),
+					env.CheckInventoryMatchesState(t),
 				),
 			},
 		},
@@ -434,46 +450,5 @@ data "instantclone_pool" "by_name" {
 				resource.TestCheckResourceAttr("data.instantclone_pool.by_name", "datastore_distribution."+ds[0], "1"),
 			),
 		}},
-	})
-}
-
-func TestAccPool_badInput(t *testing.T) {
-	acctest.PreCheck(t)
-	env := acctest.NewEnv(t, vcsim.Options{})
-	ds := []string{env.Datastore(0)}
-	base := poolArgs{label: "test", name: "bad", datastores: ds, size: 2}
-	with := func(f func(*poolArgs)) string {
-		p := base
-		f(&p)
-		return poolConfig(env, p)
-	}
-	noPool := func(*terraform.State) error {
-		for _, name := range env.Folders(t) {
-			if name == "bad" {
-				return fmt.Errorf("a pool folder was created")
-			}
-		}
-		if vms := acctest.WithPrefix(env.VMs(t), "bad-"); len(vms) > 0 {
-			return fmt.Errorf("clones were created: %v", acctest.Names(vms))
-		}
-		return nil
-	}
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: acctest.ProviderFactories,
-		Steps: []resource.TestStep{
-			{Config: with(func(p *poolArgs) { p.size = -1 }), ExpectError: regexp.MustCompile(`(?s)size.*must be between 0 and`)},
-			{Config: with(func(p *poolArgs) { p.pattern = "bad-desk" }), ExpectError: regexp.MustCompile(`(?s)Invalid naming pattern.*no \{n\} token`)},
-			{Config: with(func(p *poolArgs) { p.pattern = "bad-{n:fixed=1}"; p.size = 12 }), ExpectError: regexp.MustCompile(`(?s)Naming pattern too narrow.*at most 9 clones`)},
-			{Config: with(func(p *poolArgs) { p.pattern = "bad_{n}" }), ExpectError: regexp.MustCompile(`(?s)Invalid naming pattern.*letters, digits and\s+hyphens`)},
-			{Config: with(func(p *poolArgs) { p.datastores = []string{"datastore-999"} }), ExpectError: regexp.MustCompile(`(?s)Datastore not found.*datastore-999`)},
-			{Config: with(func(p *poolArgs) { p.rebalance = "sometimes" }), ExpectError: regexp.MustCompile(`(?s)rebalance.*value must be one of`)},
-			{
-				Config:      strings.Replace(with(func(*poolArgs) {}), env.ResourcePool(), "resgroup-999", 1),
-				ExpectError: regexp.MustCompile(`(?s)Resource pool not found.*resgroup-999`),
-				Check:       noPool,
-			},
-			{Config: with(func(p *poolArgs) { p.datastores = nil }), ExpectError: regexp.MustCompile(`(?s)No datastores`)},
-			{Config: env.ProviderBlock() + imageHCL("img", "win11"), Check: noPool},
-		},
 	})
 }

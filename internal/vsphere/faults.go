@@ -72,3 +72,17 @@ func describeTransportError(err error) error {
 	}
 	return err
 }
+
+// opError says what was being done to which object, in vCenter's words, and keeps the fault
+// for errors.Is and fault.As.
+type opError struct {
+	what string
+	err  error
+}
+
+func (e *opError) Error() string { return e.what + ": " + describe(e.err) }
+func (e *opError) Unwrap() error { return e.err }
+
+func wrap(err error, format string, args ...any) error {
+	return &opError{what: fmt.Sprintf(format, args...), err: err}
+}

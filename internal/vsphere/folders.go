@@ -95,7 +95,7 @@ func (c *Client) RenameFolder(ctx context.Context, id, name string) error {
 		return r.Returnval, nil
 	})
 	if err != nil {
-		return fmt.Errorf("renaming folder %s to %s: %s", id, name, describe(err))
+		return wrap(err, "renaming folder %s to %s", id, name)
 	}
 	return nil
 }

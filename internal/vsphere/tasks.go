@@ -63,6 +63,9 @@ func (c *Client) waitTaskOnce(ctx context.Context, t types.ManagedObjectReferenc
 	if err != nil {
 		return nil, err
 	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	if info == nil {
 		return nil, fmt.Errorf("task %s ended without a result", t.Value)
 	}
@@ -147,7 +150,7 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 		return r.Returnval, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("cloning %s to %s on %s: %s", s.Source, s.Name, s.Datastore, describe(err))
+		return "", wrap(err, "cloning %s to %s on %s", s.Source, s.Name, s.Datastore)
 	}
 	return resultID(res)
 }
@@ -188,7 +191,7 @@ func (c *Client) InstantClone(ctx context.Context, s InstantCloneSpec) (string, 
 		return r.Returnval, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("instant-cloning %s from %s on %s: %s", s.Name, s.Parent, s.Datastore, describe(err))
+		return "", wrap(err, "instant-cloning %s from %s on %s", s.Name, s.Parent, s.Datastore)
 	}
 	return resultID(res)
 }
@@ -203,7 +206,7 @@ func (c *Client) PowerOn(ctx context.Context, id string) error {
 		return r.Returnval, nil
 	})
 	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) {
-		return fmt.Errorf("powering on %s: %s", id, describe(err))
+		return wrap(err, "powering on %s", id)
 	}
 	return nil
 }
@@ -221,7 +224,7 @@ func (c *Client) DestroyVM(ctx context.Context, id string) error {
 		if IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("powering off %s: %s", id, describe(err))
+		return wrap(err, "powering off %s", id)
 	}
 	_, err = c.runTask(ctx, func() (types.ManagedObjectReference, error) {
 		r, err := methods.Destroy_Task(ctx, c.vim, &types.Destroy_Task{This: VMRef(id)})
@@ -231,7 +234,7 @@ func (c *Client) DestroyVM(ctx context.Context, id string) error {
 		return r.Returnval, nil
 	})
 	if err != nil && !IsNotFound(err) {
-		return fmt.Errorf("deleting %s: %s", id, describe(err))
+		return wrap(err, "deleting %s", id)
 	}
 	return nil
 }
@@ -250,7 +253,7 @@ func (c *Client) MoveIntoFolder(ctx context.Context, folder string, vmIDs ...str
 		return r.Returnval, nil
 	})
 	if err != nil {
-		return fmt.Errorf("moving %s into folder %s: %s", strings.Join(vmIDs, ", "), folder, describe(err))
+		return wrap(err, "moving %s into folder %s", strings.Join(vmIDs, ", "), folder)
 	}
 	return nil
 }
@@ -267,7 +270,7 @@ func (c *Client) RelocateVM(ctx context.Context, id, datastore string) error {
 		return r.Returnval, nil
 	})
 	if err != nil {
-		return fmt.Errorf("relocating %s to %s: %s", id, datastore, describe(err))
+		return wrap(err, "relocating %s to %s", id, datastore)
 	}
 	return nil
 }
@@ -282,7 +285,7 @@ func (c *Client) DeleteFolder(ctx context.Context, id string) error {
 		return r.Returnval, nil
 	})
 	if err != nil && !IsNotFound(err) {
-		return fmt.Errorf("deleting folder %s: %s", id, describe(err))
+		return wrap(err, "deleting folder %s", id)
 	}
 	return nil
 }

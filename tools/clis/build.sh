@@ -3,7 +3,8 @@
 # (never a prebuilt binary), into bin/. Built binaries are cached per version outside the
 # work tree so that a fresh clone on the same machine does not rebuild them.
 set -euo pipefail
-export TF_CLI_CONFIG_FILE="${TF_CLI_CONFIG_FILE:-/dev/null}"
+# A CLI configuration that does not exist makes OpenTofu print warnings before its version.
+[ -f "${TF_CLI_CONFIG_FILE:-}" ] || export TF_CLI_CONFIG_FILE=/dev/null
 
 TERRAFORM_VERSION="${TERRAFORM_VERSION:-v1.5.7}"
 OPENTOFU_VERSION="${OPENTOFU_VERSION:-v1.12.6}"
@@ -33,5 +34,7 @@ build() {
 
 build terraform github.com/hashicorp/terraform "$TERRAFORM_VERSION" .
 build tofu github.com/opentofu/opentofu "$OPENTOFU_VERSION" ./cmd/tofu
-"$root/bin/terraform" version | head -1
-"$root/bin/tofu" version | head -1
+for cli in terraform tofu; do
+  v="$("$root/bin/$cli" version)"
+  echo "${v%%$'\n'*}"
+done
