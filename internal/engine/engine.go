@@ -116,7 +116,13 @@ func (f *CloneFailures) Error() string {
 	sort.Strings(names)
 	var b strings.Builder
 	fmt.Fprintf(&b, "could not %s %d clone(s): ", f.Action, len(names))
+	// The first few say why; a pool-wide outage would otherwise print a page per clone.
+	const listed = 10
 	for i, n := range names {
+		if i == listed {
+			fmt.Fprintf(&b, "; and %d more", len(names)-listed)
+			break
+		}
 		if i > 0 {
 			b.WriteString("; ")
 		}

@@ -364,13 +364,8 @@ var timeoutAttrTypes = map[string]attr.Type{
 func nullTimeouts() timeouts.Value { return timeouts.Value{Object: types.ObjectNull(timeoutAttrTypes)} }
 
 func (r *poolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	if r.data == nil {
-		notConfigured(&resp.Diagnostics)
-		return
-	}
-	var plan poolModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	plan, ok := load[poolModel](ctx, r.data, req.Plan.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	spec, ctx, cancel := specWithTimeout(ctx, plan, plan.Timeouts.Create, &resp.Diagnostics)
@@ -404,13 +399,8 @@ func setPoolState(ctx context.Context, st *tfsdk.State, diags *diag.Diagnostics,
 }
 
 func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	if r.data == nil {
-		notConfigured(&resp.Diagnostics)
-		return
-	}
-	var state poolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	state, ok := load[poolModel](ctx, r.data, req.State.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	pool, err := r.data.engine.ReadPool(ctx, state.ID.ValueString())
@@ -426,14 +416,9 @@ func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 }
 
 func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	if r.data == nil {
-		notConfigured(&resp.Diagnostics)
-		return
-	}
-	var plan, state poolModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	plan, ok := load[poolModel](ctx, r.data, req.Plan.Get, &resp.Diagnostics)
+	state, stateOK := load[poolModel](ctx, r.data, req.State.Get, &resp.Diagnostics)
+	if !ok || !stateOK {
 		return
 	}
 	spec, ctx, cancel := specWithTimeout(ctx, plan, plan.Timeouts.Update, &resp.Diagnostics)
@@ -457,13 +442,8 @@ func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, r
 }
 
 func (r *poolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	if r.data == nil {
-		notConfigured(&resp.Diagnostics)
-		return
-	}
-	var state poolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	state, ok := load[poolModel](ctx, r.data, req.State.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	timeout, d := state.Timeouts.Delete(ctx, 60*time.Minute)

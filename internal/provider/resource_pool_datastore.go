@@ -73,13 +73,8 @@ func (r *poolDatastoreResource) Configure(_ context.Context, req resource.Config
 }
 
 func (r *poolDatastoreResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	if r.data == nil {
-		notConfigured(&resp.Diagnostics)
-		return
-	}
-	var plan poolDatastoreModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
+	plan, ok := load[poolDatastoreModel](ctx, r.data, req.Plan.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	poolID, ds := plan.PoolID.ValueString(), plan.DatastoreID.ValueString()
@@ -92,13 +87,8 @@ func (r *poolDatastoreResource) Create(ctx context.Context, req resource.CreateR
 }
 
 func (r *poolDatastoreResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	if r.data == nil {
-		notConfigured(&resp.Diagnostics)
-		return
-	}
-	var state poolDatastoreModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	state, ok := load[poolDatastoreModel](ctx, r.data, req.State.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	attached, err := r.data.engine.Attached(ctx, state.PoolID.ValueString(), state.DatastoreID.ValueString())
@@ -121,13 +111,8 @@ func (r *poolDatastoreResource) Update(ctx context.Context, req resource.UpdateR
 }
 
 func (r *poolDatastoreResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	if r.data == nil {
-		notConfigured(&resp.Diagnostics)
-		return
-	}
-	var state poolDatastoreModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	state, ok := load[poolDatastoreModel](ctx, r.data, req.State.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	poolID, ds := state.PoolID.ValueString(), state.DatastoreID.ValueString()

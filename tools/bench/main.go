@@ -39,11 +39,18 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "10,100,1000", "pool sizes to measure")
 	flag.IntVar(&o.concurrency, "concurrency", 20, "max_concurrent_operations")
 	flag.DurationVar(&o.latency, "latency", 2*time.Millisecond, "simulated delay of every vCenter call")
-	flag.DurationVar(&o.taskLatency, "task-latency", 500*time.Millisecond, "simulated duration of clone, power and destroy tasks")
+	flag.DurationVar(&o.taskLatency, "task-latency", time.Second, "simulated duration of clone, power and destroy tasks")
 	flag.StringVar(&o.vcsim, "vcsim", "bin/vcsim", "simulator binary")
 	flag.StringVar(&o.planCLI, "plan-cli", "", "terraform binary: also time `terraform plan` of a -plan-size pool through it")
 	flag.IntVar(&o.planSize, "plan-size", 1000, "pool size for the terraform plan timing")
 	flag.Parse()
+	if o.planCLI != "" {
+		abs, err := filepath.Abs(o.planCLI)
+		if err != nil {
+			fail(err)
+		}
+		o.planCLI = abs
+	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
