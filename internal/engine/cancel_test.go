@@ -39,9 +39,9 @@ func (v *interrupting) InstantClone(ctx context.Context, s vsphere.InstantCloneS
 	return v.Client.InstantClone(ctx, s)
 }
 
-func (v *interrupting) DestroyVM(ctx context.Context, id string) error {
+func (v *interrupting) RemoveVM(ctx context.Context, id string, poweredOn bool) error {
 	defer v.tick()
-	return v.Client.DestroyVM(ctx, id)
+	return v.Client.RemoveVM(ctx, id, poweredOn)
 }
 
 // interrupted runs op with a context cancelled after n provisioning calls, expects it to stop

@@ -269,7 +269,7 @@ func (e *Engine) removeClones(ctx context.Context, clones []Clone) error {
 	var wg sync.WaitGroup
 	for _, c := range clones {
 		wg.Go(func() {
-			err := e.slot(ctx, func() error { return e.vc.DestroyVM(ctx, c.ID) })
+			err := e.slot(ctx, func() error { return e.vc.RemoveVM(ctx, c.ID, c.PoweredOn) })
 			if err != nil {
 				mu.Lock()
 				failures.Failures[c.Name] = err
@@ -353,7 +353,7 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 		return fmt.Errorf("no parent VM of image %s on %s/%s", target.image, job.Datastore, job.Host)
 	}
 	if job.OldID != "" {
-		if err := e.slot(ctx, func() error { return e.vc.DestroyVM(ctx, job.OldID) }); err != nil {
+		if err := e.slot(ctx, func() error { return e.vc.RemoveVM(ctx, job.OldID, true) }); err != nil {
 			return err
 		}
 	}

@@ -34,7 +34,7 @@ type VSphere interface {
 	CloneVM(ctx context.Context, s vsphere.CloneSpec) (string, error)
 	InstantClone(ctx context.Context, s vsphere.InstantCloneSpec) (string, error)
 	PowerOn(ctx context.Context, id string) error
-	DestroyVM(ctx context.Context, id string) error
+	RemoveVM(ctx context.Context, id string, poweredOn bool) error
 	MoveIntoFolder(ctx context.Context, folder string, vmIDs ...string) error
 	SetFields(ctx context.Context, ref types.ManagedObjectReference, values map[string]string) error
 }

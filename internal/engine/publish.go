@@ -175,7 +175,7 @@ func (e *Engine) publish(ctx context.Context, img *Image) (*Image, error) {
 func (e *Engine) discard(ctx context.Context, vmID string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	if err := e.vc.DestroyVM(ctx, vmID); err != nil {
+	if err := e.vc.RemoveVM(ctx, vmID, true); err != nil {
 		e.log(ctx, "could not remove unfinished internal VM", map[string]any{"vm": vmID, "error": err.Error()})
 	}
 }
@@ -397,7 +397,7 @@ func (e *Engine) destroyAll(ctx context.Context, vms []vsphere.VM, what string) 
 	for _, vm := range vms {
 		g.Go(func() error {
 			return e.slot(gctx, func() error {
-				if err := e.vc.DestroyVM(gctx, vm.ID); err != nil {
+				if err := e.vc.RemoveVM(gctx, vm.ID, vm.PoweredOn); err != nil {
 					return fmt.Errorf("removing %s %s (%s): %w", what, vm.Name, vm.ID, err)
 				}
 				return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/acctest"
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
 )
 
@@ -205,8 +206,32 @@ func TestAccPoolDatastore_drift(t *testing.T) {
 				// Detaching the last datastore of a pool with clones is refused, changing nothing.
 				Config:      strings.Replace(cfg, hclList(two), "[]", 1),
 				ExpectError: regexp.MustCompile(`(?s)No datastores.*detaching the last one`),
-				Check:       expectClones(t, env, "drift", "drift", 6, []int{3, 3}, two),
 			},
+			{Config: cfg, Check: expectClones(t, env, "drift", "drift", 6, []int{3, 3}, two)},
+			{
+				// Another team attaches a datastore behind this configuration's back with
+				// on_provision: this pool is immediate, so the uneven spread is drift.
+				PreConfig: func() {
+					folders, err := env.Client.AllFolders(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, f := range folders {
+						if f.Name == "drift" {
+							if _, err := engine.New(env.Client, 4, nil).Attach(context.Background(), f.ID, env.Datastore(2), engine.RebalanceOnProvision); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("instantclone_pool.test", plancheck.ResourceActionUpdate),
+					acctest.ExpectDrift("instantclone_pool.test", "unbalanced"),
+				}},
+				Check: expectClones(t, env, "drift", "drift", 6, []int{2, 2, 2}, []string{env.Datastore(0), env.Datastore(1), env.Datastore(2)}),
+			},
+			{Config: cfg, PlanOnly: true},
 		},
 	})
 }

@@ -28,6 +28,7 @@ type poolArgs struct {
 	size        int
 	pattern     string
 	rebalance   string
+	role        string // guestinfo.role of the clones; default "desktop"
 	extra       string // more HCL inside the resource block
 }
 
@@ -46,6 +47,9 @@ func poolHCL(env *acctest.Env, p poolArgs) string {
 	if p.image == "" {
 		p.image = "img"
 	}
+	if p.role == "" {
+		p.role = "desktop"
+	}
 	rebalance := ""
 	if p.rebalance != "" {
 		rebalance = fmt.Sprintf("rebalance = %q", p.rebalance)
@@ -58,11 +62,11 @@ resource "instantclone_pool" %q {
   datastore_ids    = %s
   size             = %d
   naming_pattern   = %q
-  guestinfo        = { role = "desktop" }
+  guestinfo        = { role = %q }
   %s
   %s
 }
-`, p.label, p.name, p.image, env.ResourcePool(), hclList(p.datastores), p.size, p.pattern, rebalance, p.extra)
+`, p.label, p.name, p.image, env.ResourcePool(), hclList(p.datastores), p.size, p.pattern, p.role, rebalance, p.extra)
 }
 
 func imageHCL(label, name string) string {
@@ -450,5 +454,56 @@ data "instantclone_pool" "by_name" {
 				resource.TestCheckResourceAttr("data.instantclone_pool.by_name", "datastore_distribution."+ds[0], "1"),
 			),
 		}},
+	})
+}
+
+// TestAccPool_patternAndGuestinfo: a guestinfo change applies to clones created afterwards and
+// leaves running desktops alone; a naming pattern change recreates the clones under new names.
+func TestAccPool_patternAndGuestinfo(t *testing.T) {
+	acctest.PreCheck(t)
+	env := acctest.NewEnv(t, vcsim.Options{})
+	ds := []string{env.Datastore(0), env.Datastore(1)}
+	pool := func(size int, role, pattern string) string {
+		return poolConfig(env, poolArgs{label: "test", name: "gi", datastores: ds, size: size, role: role, pattern: pattern})
+	}
+	before := cloneIDs{}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: pool(3, "desktop", "gi-{n}"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkGuestInfo(t, env, "gi", "gi-1", "guestinfo.role", "desktop"),
+					func(*terraform.State) error { before.snapshot(t, env, "gi"); return nil },
+				),
+			},
+			{
+				Config: pool(4, "kiosk", "gi-{n}"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkGuestInfo(t, env, "gi", "gi-1", "guestinfo.role", "desktop"),
+					checkGuestInfo(t, env, "gi", "gi-4", "guestinfo.role", "kiosk"),
+					func(*terraform.State) error {
+						if n := before.recreated(t, env, "gi"); n != 0 {
+							return fmt.Errorf("a guestinfo change recreated %d running clones", n)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				Config: pool(4, "kiosk", "gi-{n:fixed=2}"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					func(*terraform.State) error {
+						names := acctest.Names(cloneList(readInventory(t, env, "gi")))
+						if fmt.Sprint(sortedStrings(names)) != "[gi-01 gi-02 gi-03 gi-04]" {
+							return fmt.Errorf("after the pattern change the pool holds %v", names)
+						}
+						return nil
+					},
+					checkGuestInfo(t, env, "gi", "gi-01", "guestinfo.role", "kiosk"),
+					env.CheckInventoryMatchesState(t),
+				),
+			},
+		},
 	})
 }

@@ -212,7 +212,33 @@ func (c *Client) PowerOn(ctx context.Context, id string) error {
 }
 
 // DestroyVM powers a VM off and deletes it; one already gone is fine.
-func (c *Client) DestroyVM(ctx context.Context, id string) error {
+func (c *Client) DestroyVM(ctx context.Context, id string) error { return c.RemoveVM(ctx, id, true) }
+
+// RemoveVM deletes a VM; one already gone is fine. A VM the caller knows to be powered off is
+// deleted without a power-off task first; if it was running after all, it is powered off then.
+func (c *Client) RemoveVM(ctx context.Context, id string, poweredOn bool) error {
+	if poweredOn {
+		if err := c.powerOff(ctx, id); err != nil {
+			return err
+		}
+	}
+	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
+		r, err := methods.Destroy_Task(ctx, c.vim, &types.Destroy_Task{This: VMRef(id)})
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		return r.Returnval, nil
+	})
+	if !poweredOn && fault.Is(err, &types.InvalidPowerState{}) {
+		return c.RemoveVM(ctx, id, true)
+	}
+	if err != nil && !IsNotFound(err) {
+		return wrap(err, "deleting %s", id)
+	}
+	return nil
+}
+
+func (c *Client) powerOff(ctx context.Context, id string) error {
 	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
 		r, err := methods.PowerOffVM_Task(ctx, c.vim, &types.PowerOffVM_Task{This: VMRef(id)})
 		if err != nil {
@@ -220,21 +246,8 @@ func (c *Client) DestroyVM(ctx context.Context, id string) error {
 		}
 		return r.Returnval, nil
 	})
-	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) {
-		if IsNotFound(err) {
-			return nil
-		}
+	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) && !IsNotFound(err) {
 		return wrap(err, "powering off %s", id)
-	}
-	_, err = c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.Destroy_Task(ctx, c.vim, &types.Destroy_Task{This: VMRef(id)})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
-	if err != nil && !IsNotFound(err) {
-		return wrap(err, "deleting %s", id)
 	}
 	return nil
 }

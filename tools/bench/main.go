@@ -36,10 +36,10 @@ type options struct {
 func main() {
 	var o options
 	var sizes string
-	flag.StringVar(&sizes, "sizes", "10,100,1000", "pool sizes to measure")
+	flag.StringVar(&sizes, "sizes", "10,100,1000", "pool sizes to measure (none: only the refresh and plan timings)")
 	flag.IntVar(&o.concurrency, "concurrency", 20, "max_concurrent_operations")
 	flag.DurationVar(&o.latency, "latency", 2*time.Millisecond, "simulated delay of every vCenter call")
-	flag.DurationVar(&o.taskLatency, "task-latency", time.Second, "simulated duration of clone, power and destroy tasks")
+	flag.DurationVar(&o.taskLatency, "task-latency", 2*time.Second, "simulated duration of clone, power and destroy tasks")
 	flag.StringVar(&o.vcsim, "vcsim", "bin/vcsim", "simulator binary")
 	flag.StringVar(&o.planCLI, "plan-cli", "", "terraform binary: also time `terraform plan` of a -plan-size pool through it")
 	flag.IntVar(&o.planSize, "plan-size", 1000, "pool size for the terraform plan timing")
@@ -52,6 +52,9 @@ func main() {
 		o.planCLI = abs
 	}
 	for _, s := range strings.Split(sizes, ",") {
+		if s == "none" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			fail(fmt.Errorf("bad size %q", s))
@@ -84,6 +87,7 @@ func fail(err error) {
 type simulator struct {
 	cmd *exec.Cmd
 	env map[string]string
+	log string
 }
 
 func startSimulator(o options, latency, task time.Duration, datastores int) (*simulator, error) {
@@ -94,11 +98,16 @@ func startSimulator(o options, latency, task time.Duration, datastores int) (*si
 	envFile := filepath.Join(dir, "env")
 	cmd := exec.Command(o.vcsim, "-listen", "127.0.0.1:0", "-env-file", envFile, "-datastores", strconv.Itoa(datastores),
 		"-hosts", "2", "-latency", latency.String(), "-task-latency", task.String())
-	cmd.Stderr, cmd.Stdout = nil, nil
+	// The simulator's own log, to read if it dies.
+	logFile, err := os.Create(filepath.Join(dir, "vcsim.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr, cmd.Stdout = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", o.vcsim, err)
 	}
-	s := &simulator{cmd: cmd, env: map[string]string{}}
+	s := &simulator{cmd: cmd, env: map[string]string{}, log: logFile.Name()}
 	for i := 0; i < 300; i++ {
 		if data, err := os.ReadFile(envFile); err == nil && len(data) > 0 {
 			sc := bufio.NewScanner(strings.NewReader(string(data)))
@@ -194,9 +203,17 @@ func row(n int, op string, m measurement) {
 	fmt.Printf("%-6d %-22s %10s %10s %7s %8d %10.1f %10s\n", n, op, m.wall.Round(time.Millisecond), ideal, ratio, m.calls, m.peakMiB, m.cpu.Round(time.Millisecond))
 }
 
-func rounds(tasks, concurrency int) time.Duration {
-	return time.Duration((tasks + concurrency - 1) / concurrency)
+// chain is the critical path, in tasks, of n jobs of k tasks in a row each with c tasks at
+// once: at least one job's own chain, and at least all tasks spread over the c slots.
+func chain(k, n, c int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(max(k, (k*n+c-1)/c))
 }
+
+// internalVMs bounds the parents of a pool on up to 4 datastores and 2 hosts.
+const internalVMs = 4 * 2
 
 func runSize(o options, n int, latency, task time.Duration) error {
 	ctx := context.Background()
@@ -227,7 +244,7 @@ func runSize(o options, n int, latency, task time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("create %d: %w", n, err)
 	}
-	m.ideal = publishChain + rounds(n, c0)*task
+	m.ideal = publishChain + chain(1, n, c0)*task
 	row(n, "create", m)
 
 	// A read has no ideal time to compare with: what matters is that its vCenter calls do not
@@ -244,7 +261,7 @@ func runSize(o options, n int, latency, task time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("resize %d: %w", n, err)
 	}
-	m.ideal = rounds(grow.Size-n, c0) * task
+	m.ideal = chain(1, grow.Size-n, c0) * task
 	row(n, "resize +10%", m)
 
 	push := grow
@@ -253,8 +270,9 @@ func runSize(o options, n int, latency, task time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("push %d: %w", n, err)
 	}
-	// Each recreation is three tasks: power off, destroy, instant clone.
-	m.ideal = publishChain + rounds(3*push.Size, c0)*task
+	// Each recreation is three tasks in a row: power off, destroy, instant clone. Then the old
+	// image's parents go (power off, destroy).
+	m.ideal = publishChain + chain(3, push.Size, c0)*task + chain(2, internalVMs, c0)*task
 	row(n, "push-image", m)
 
 	before, err := e.ReadPool(ctx, pool.ID)
@@ -267,15 +285,15 @@ func runSize(o options, n int, latency, task time.Duration) error {
 		return fmt.Errorf("rebalance %d: %w", n, err)
 	}
 	moved := recreated(before, after)
-	m.ideal = publishChain + rounds(3*moved, c0)*task
+	m.ideal = publishChain + chain(3, moved, c0)*task
 	row(n, fmt.Sprintf("rebalance (%d moved)", moved), m)
 
 	m, err = measure(c, func() error { return e.DeletePool(ctx, pool.ID) })
 	if err != nil {
 		return fmt.Errorf("delete %d: %w", n, err)
 	}
-	internal := 4 + 4*2 // replicas and parents of image B
-	m.ideal = rounds(2*push.Size, c0)*task + rounds(2*internal, c0)*task
+	// Clones: power off, destroy. Then the image's parents (power off, destroy) and replicas.
+	m.ideal = chain(2, push.Size, c0)*task + chain(2, internalVMs, c0)*task
 	row(n, "delete", m)
 	return nil
 }

@@ -24,6 +24,7 @@ func timePlan(o options) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building the provider: %w", err)
 	}
+	measured := measureProviderMemory(dir)
 	sim, c, rp, ds, err := bootstrap(ctx, o, 0, 0)
 	if err != nil {
 		return err
@@ -70,7 +71,7 @@ resource "instantclone_pool" "big" {
 	}
 	run := func(args ...string) (time.Duration, error) {
 		cmd := exec.Command(o.planCLI, args...)
-		cmd.Dir, cmd.Env = dir, env
+		cmd.Dir, cmd.Env = dir, append(env, "INSTANTCLONE_RSS_FILE="+filepath.Join(dir, "rss-"+args[0]))
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -88,5 +89,39 @@ resource "instantclone_pool" "big" {
 	}
 	fmt.Printf("terraform plan of a %d-clone pool through %s (no injected latency): %v (the apply that created it: %v)\n",
 		o.planSize, filepath.Base(o.planCLI), plan.Round(time.Millisecond), apply.Round(time.Millisecond))
+	if measured {
+		fmt.Printf("peak memory of the provider process: %.1f MiB during that apply, %.1f MiB during the plan\n",
+			peakFromTime(filepath.Join(dir, "rss-apply")), peakFromTime(filepath.Join(dir, "rss-plan")))
+	}
 	return nil
+}
+
+// measureProviderMemory puts a wrapper in place of the provider binary that runs it under
+// GNU time, which records its peak resident memory. Without /usr/bin/time it measures nothing.
+func measureProviderMemory(dir string) bool {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		return false
+	}
+	bin := filepath.Join(dir, "terraform-provider-instantclone")
+	if err := os.Rename(bin, bin+".real"); err != nil {
+		return false
+	}
+	wrapper := "#!/bin/sh\nexec /usr/bin/time -a -f %M -o \"${INSTANTCLONE_RSS_FILE:-/dev/null}\" \"$0.real\" \"$@\"\n"
+	return os.WriteFile(bin, []byte(wrapper), 0o755) == nil
+}
+
+// peakFromTime reads the largest peak (KiB, one per line) GNU time wrote, in MiB.
+func peakFromTime(path string) float64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	peak := 0.0
+	for _, line := range strings.Fields(string(data)) {
+		var kb float64
+		if _, err := fmt.Sscan(line, &kb); err == nil && kb > peak {
+			peak = kb
+		}
+	}
+	return peak / 1024
 }
