@@ -122,8 +122,11 @@ func TestAccPool_pushImage(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					func(*terraform.State) error {
 						worst, samples := sampler.Stop()
-						t.Logf("push-image with batch_size %d: at most %d clone(s) out of service over %d samples", batch, worst, samples)
-						if worst > batch {
+						// The sampler's reads are not a point-in-time snapshot (the simulator reads
+						// VM after VM), so it can see one hand-over twice; the exact bound is
+						// counted in the engine's TestPushWindow.
+						t.Logf("push-image with batch_size %d: at most %d clone(s) seen out of service over %d samples", batch, worst, samples)
+						if worst > batch+1 {
 							return fmt.Errorf("%d clones were out of service at once; batch_size is %d", worst, batch)
 						}
 						if worst == 0 {
