@@ -36,6 +36,12 @@ func (a attachments) ids() []string {
 	return out
 }
 
+// has reports whether ds is attached, finished or not.
+func (a attachments) has(ds string) bool {
+	_, ok := a.pending[ds]
+	return ok
+}
+
 func (a attachments) add(ds string, unfinished bool) { a.pending[ds] = unfinished }
 
 func (a attachments) remove(ds string) { delete(a.pending, ds) }

@@ -138,11 +138,11 @@ func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, 
 		}
 		return nil, err
 	}
-	if (slices.Contains(att.ids(), ds) && !att.pending[ds]) || slices.Contains(rec.Datastores, ds) {
+	if (att.has(ds) && !att.pending[ds]) || slices.Contains(rec.Datastores, ds) {
 		return nil, inputError("datastore_id", "Datastore already attached", "Datastore %s is already attached to pool %s (%s); each datastore is attached once, either in the pool's datastore_ids or by one instantclone_pool_datastore.", ds, rec.Name, poolID)
 	}
 	att.add(ds, true)
-	if _, err := e.changeAttachments(ctx, poolID, rec, att, policy); err != nil {
+	if err := e.changeAttachments(ctx, poolID, rec, att, policy); err != nil {
 		return nil, err
 	}
 	att.add(ds, false)
@@ -166,23 +166,19 @@ func (e *Engine) Detach(ctx context.Context, poolID, ds, policy string) error {
 	// Converge even when the datastore is already gone from the record: a detach cut short
 	// leaves clones on it to evacuate.
 	att.remove(ds)
-	_, err = e.changeAttachments(ctx, poolID, rec, att, policy)
-	return err
+	return e.changeAttachments(ctx, poolID, rec, att, policy)
 }
 
-func (e *Engine) changeAttachments(ctx context.Context, poolID string, rec *poolRecord, att attachments, policy string) (*Pool, error) {
+func (e *Engine) changeAttachments(ctx context.Context, poolID string, rec *poolRecord, att attachments, policy string) error {
 	env, err := e.resolve(ctx, rec.PoolSpec, att.ids())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := e.writeAttachments(ctx, poolID, att); err != nil {
-		return nil, err
+		return err
 	}
 	// The policy override applies to this rebalance only; the pool keeps its own.
-	if err := e.converge(ctx, poolID, rec, rec.PoolSpec, env, policy); err != nil {
-		return nil, err
-	}
-	return e.ReadPool(ctx, poolID)
+	return e.converge(ctx, poolID, rec, rec.PoolSpec, env, policy)
 }
 
 func (e *Engine) writeAttachments(ctx context.Context, poolID string, att attachments) error {
@@ -198,5 +194,5 @@ func (e *Engine) Attached(ctx context.Context, poolID, ds string) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	return slices.Contains(att.ids(), ds), nil
+	return att.has(ds), nil
 }
