@@ -15,9 +15,11 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/provider"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
@@ -191,6 +193,12 @@ func ExtraConfig(ctx context.Context, e *Env, vmID, key string) (string, error) 
 // VMs changes, i.e. in the middle of the next operation, as when vCenter restarts or an
 // administrator terminates sessions. The returned function stops watching.
 func (e *Env) DropSessionsOnChange(t *testing.T) func() {
+	return e.onVMCountChange(t, "terminating sessions", e.terminateOtherSessions)
+}
+
+// onVMCountChange runs act once, as soon as the number of VMs differs from now; what names it
+// in the test's error when it fails. The returned function stops watching.
+func (e *Env) onVMCountChange(t *testing.T, what string, act func(context.Context) error) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	before := len(e.VMs(t))
 	go func() {
@@ -200,8 +208,8 @@ func (e *Env) DropSessionsOnChange(t *testing.T) func() {
 			if err != nil || len(vms) == before {
 				continue
 			}
-			if err := e.terminateOtherSessions(ctx); err != nil {
-				t.Errorf("terminating sessions: %v", err)
+			if err := act(ctx); err != nil {
+				t.Errorf("%s: %v", what, err)
 			}
 			return
 		}
@@ -219,14 +227,14 @@ func (e *Env) terminateOtherSessions(ctx context.Context) error {
 	if err := property.DefaultCollector(e.Client.Vim()).RetrieveOne(ctx, *e.Client.Vim().ServiceContent.SessionManager, []string{"sessionList"}, &m); err != nil {
 		return err
 	}
-	var keys []string
+	// One at a time: a session that logs out on its own after the list was read is not an error.
 	for _, s := range m.SessionList {
-		if own == nil || s.Key != own.Key {
-			keys = append(keys, s.Key)
+		if own != nil && s.Key == own.Key {
+			continue
+		}
+		if err := sm.TerminateSession(ctx, []string{s.Key}); err != nil && !fault.Is(err, &types.NotFound{}) {
+			return err
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return sm.TerminateSession(ctx, keys)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -122,7 +123,19 @@ func (c *Client) AllVMs(ctx context.Context) ([]VM, error) {
 	return vms, err
 }
 
+// withContainerView runs f over a fresh container view. A view belongs to the session that
+// created it: when the session ends between creating and reading it, f finds the view gone
+// after logging in again, and runs once more over a view of the new session.
 func (c *Client) withContainerView(ctx context.Context, root types.ManagedObjectReference, kinds []string, f func(types.ManagedObjectReference) error) error {
+	for attempt := 0; ; attempt++ {
+		err := c.withContainerViewOnce(ctx, root, kinds, f)
+		if err == nil || attempt > 0 || !fault.Is(err, &types.ManagedObjectNotFound{}) {
+			return err
+		}
+	}
+}
+
+func (c *Client) withContainerViewOnce(ctx context.Context, root types.ManagedObjectReference, kinds []string, f func(types.ManagedObjectReference) error) error {
 	var view types.ManagedObjectReference
 	err := retry(ctx, func() error {
 		res, err := createContainerView(ctx, c, root, kinds)

@@ -53,3 +53,39 @@ func TestReloginAfterSessionEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestViewReadAfterSessionEnds: a container view dies with its session; a read that finds it
+// gone after logging in again reads through a new view instead of failing.
+func TestViewReadAfterSessionEnds(t *testing.T) {
+	srv, err := vcsim.Start(vcsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	cfg := vsphere.Config{Server: srv.URL().Host, User: srv.Username(), Password: srv.Password(), Insecure: true}
+	c, err := vsphere.Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := vsphere.Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	endSession := func() {
+		own, err := session.NewManager(c.Vim()).UserSession(ctx)
+		if err != nil || own == nil {
+			t.Fatalf("no session to end: %v", err)
+		}
+		if err := session.NewManager(admin.Vim()).TerminateSession(ctx, []string{own.Key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := c.ReadVMsAfter(ctx, endSession)
+	if err != nil {
+		t.Fatalf("reading VMs after the session ended: %v", err)
+	}
+	if n == 0 {
+		t.Fatal("no VM read after the session ended")
+	}
+}
