@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -22,7 +23,16 @@ func addEngineError(diags *diag.Diagnostics, doing string, err error) {
 		diags.AddError("Image still in use", err.Error())
 		return
 	}
-	diags.AddError(fmt.Sprintf("Error %s", doing), err.Error())
+	switch {
+	case errors.Is(err, context.Canceled):
+		diags.AddError(fmt.Sprintf("Interrupted %s", doing), err.Error()+
+			"\n\nThe operation stopped before it finished. What it completed stays in vCenter; the next apply carries on from there.")
+	case errors.Is(err, context.DeadlineExceeded):
+		diags.AddError(fmt.Sprintf("Timed out %s", doing), err.Error()+
+			"\n\nThe operation ran past its timeout. What it completed stays in vCenter; run apply again to carry on (a pool's timeouts block sets how long each operation may take).")
+	default:
+		diags.AddError(fmt.Sprintf("Error %s", doing), err.Error())
+	}
 }
 
 // providerDataFrom checks the type of what Configure handed over.

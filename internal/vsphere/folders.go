@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -87,13 +88,7 @@ func (c *Client) childFolder(ctx context.Context, parent, name string) (string, 
 
 // RenameFolder renames a folder.
 func (c *Client) RenameFolder(ctx context.Context, id, name string) error {
-	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.Rename_Task(ctx, c.vim, &types.Rename_Task{This: FolderRef(id), NewName: name})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.folder(id).Rename(ctx, name) })
 	if err != nil {
 		return wrap(err, "renaming folder %s to %s", id, name)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -96,19 +97,48 @@ func retry(ctx context.Context, f func() error) error {
 	return fmt.Errorf("gave up after 4 tries: %w", err)
 }
 
+// inFlightGrace bounds how long a cancelled operation still waits for the vCenter task it had
+// already asked for.
+const inFlightGrace = 2 * time.Minute
+
 // runTask starts a task with start and waits for it, retrying the whole start-and-wait on
-// transient faults.
-func (c *Client) runTask(ctx context.Context, start func() (types.ManagedObjectReference, error)) (types.AnyType, error) {
+// transient faults. A task runs on in vCenter whatever becomes of the caller, and only its
+// result says what it created: once a task is asked for, cancelling ctx (an interrupted
+// apply, a timeout) no longer cuts the request or the wait short, for up to inFlightGrace, so
+// the caller learns of the VM it made and can record or remove it. No task starts after ctx
+// is done.
+func (c *Client) runTask(ctx context.Context, start func(context.Context) (*object.Task, error)) (types.AnyType, error) {
+	inFlight, stop := outliving(ctx, inFlightGrace)
+	defer stop()
 	var result types.AnyType
 	err := retry(ctx, func() error {
-		t, err := start()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t, err := start(inFlight)
 		if err != nil {
 			return err
 		}
-		result, err = c.waitTask(ctx, t)
+		result, err = c.waitTask(inFlight, t.Reference())
 		return err
 	})
 	return result, err
+}
+
+// outliving returns a context with ctx's values that is cancelled grace after ctx is, or
+// when stop is called.
+func outliving(ctx context.Context, grace time.Duration) (context.Context, func()) {
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopAfter := context.AfterFunc(ctx, func() {
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancel()
+		case <-out.Done():
+		}
+	})
+	return out, func() { stopAfter(); cancel() }
 }
 
 // CloneSpec says where a full clone lands.
@@ -142,14 +172,13 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 		p := PoolRef(s.Pool)
 		spec.Location.Pool = &p
 	}
-	res, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.CloneVM_Task(ctx, c.vim, &types.CloneVM_Task{This: VMRef(s.Source), Folder: FolderRef(s.Folder), Name: s.Name, Spec: spec})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
+	res, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
+		return c.vm(s.Source).Clone(ctx, object.NewFolder(c.vim, FolderRef(s.Folder)), s.Name, spec)
 	})
 	if err != nil {
+		if s.Datastore == "" {
+			return "", wrap(err, "cloning %s to %s", s.Source, s.Name)
+		}
 		return "", wrap(err, "cloning %s to %s on %s", s.Source, s.Name, s.Datastore)
 	}
 	return resultID(res)
@@ -183,13 +212,7 @@ func (c *Client) InstantClone(ctx context.Context, s InstantCloneSpec) (string, 
 	for _, k := range keys {
 		spec.Config = append(spec.Config, &types.OptionValue{Key: k, Value: s.ExtraConfig[k]})
 	}
-	res, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.InstantClone_Task(ctx, c.vim, &types.InstantClone_Task{This: VMRef(s.Parent), Spec: spec})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
+	res, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(s.Parent).InstantClone(ctx, spec) })
 	if err != nil {
 		return "", wrap(err, "instant-cloning %s from %s on %s", s.Name, s.Parent, s.Datastore)
 	}
@@ -198,13 +221,7 @@ func (c *Client) InstantClone(ctx context.Context, s InstantCloneSpec) (string, 
 
 // PowerOn powers a VM on; one already on is fine.
 func (c *Client) PowerOn(ctx context.Context, id string) error {
-	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.PowerOnVM_Task(ctx, c.vim, &types.PowerOnVM_Task{This: VMRef(id)})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(id).PowerOn(ctx) })
 	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) {
 		return wrap(err, "powering on %s", id)
 	}
@@ -222,13 +239,7 @@ func (c *Client) RemoveVM(ctx context.Context, id string, poweredOn bool) error 
 			return err
 		}
 	}
-	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.Destroy_Task(ctx, c.vim, &types.Destroy_Task{This: VMRef(id)})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(id).Destroy(ctx) })
 	if !poweredOn && fault.Is(err, &types.InvalidPowerState{}) {
 		return c.RemoveVM(ctx, id, true)
 	}
@@ -239,13 +250,7 @@ func (c *Client) RemoveVM(ctx context.Context, id string, poweredOn bool) error 
 }
 
 func (c *Client) powerOff(ctx context.Context, id string) error {
-	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.PowerOffVM_Task(ctx, c.vim, &types.PowerOffVM_Task{This: VMRef(id)})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(id).PowerOff(ctx) })
 	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) && !IsNotFound(err) {
 		return wrap(err, "powering off %s", id)
 	}
@@ -258,13 +263,7 @@ func (c *Client) MoveIntoFolder(ctx context.Context, folder string, vmIDs ...str
 	for _, id := range vmIDs {
 		refs = append(refs, VMRef(id))
 	}
-	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.MoveIntoFolder_Task(ctx, c.vim, &types.MoveIntoFolder_Task{This: FolderRef(folder), List: refs})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.folder(folder).MoveInto(ctx, refs) })
 	if err != nil {
 		return wrap(err, "moving %s into folder %s", strings.Join(vmIDs, ", "), folder)
 	}
@@ -275,12 +274,8 @@ func (c *Client) MoveIntoFolder(ctx context.Context, folder string, vmIDs ...str
 // itself recreates clones instead; this exists for tests that move clones behind its back.
 func (c *Client) RelocateVM(ctx context.Context, id, datastore string) error {
 	ds := DatastoreRef(datastore)
-	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.RelocateVM_Task(ctx, c.vim, &types.RelocateVM_Task{This: VMRef(id), Spec: types.VirtualMachineRelocateSpec{Datastore: &ds}})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
+		return c.vm(id).Relocate(ctx, types.VirtualMachineRelocateSpec{Datastore: &ds}, types.VirtualMachineMovePriorityDefaultPriority)
 	})
 	if err != nil {
 		return wrap(err, "relocating %s to %s", id, datastore)
@@ -290,13 +285,7 @@ func (c *Client) RelocateVM(ctx context.Context, id, datastore string) error {
 
 // DeleteFolder removes an empty folder; one already gone is fine.
 func (c *Client) DeleteFolder(ctx context.Context, id string) error {
-	_, err := c.runTask(ctx, func() (types.ManagedObjectReference, error) {
-		r, err := methods.Destroy_Task(ctx, c.vim, &types.Destroy_Task{This: FolderRef(id)})
-		if err != nil {
-			return types.ManagedObjectReference{}, err
-		}
-		return r.Returnval, nil
-	})
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.folder(id).Destroy(ctx) })
 	if err != nil && !IsNotFound(err) {
 		return wrap(err, "deleting folder %s", id)
 	}
@@ -373,3 +362,9 @@ func destroyView(ctx context.Context, c *Client, view types.ManagedObjectReferen
 	_, err := methods.DestroyView(ctx, c.vim, &types.DestroyView{This: view})
 	return err
 }
+
+func (c *Client) vm(id string) *object.VirtualMachine {
+	return object.NewVirtualMachine(c.vim, VMRef(id))
+}
+
+func (c *Client) folder(id string) *object.Folder { return object.NewFolder(c.vim, FolderRef(id)) }
