@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -58,6 +59,8 @@ type Env struct {
 	Server *vcsim.Server
 	Client *vsphere.Client
 	Inv    vcsim.Inventory
+	// ProviderSettings are extra lines for the provider block, e.g. max_concurrent_operations.
+	ProviderSettings string
 }
 
 // NewEnv starts a simulator for the test and connects an inspection client to it.
@@ -86,8 +89,9 @@ provider "instantclone" {
   user                 = %q
   password             = %q
   allow_unverified_ssl = true
+%s
 }
-`, e.Server.URL().Host, e.Server.Username(), e.Server.Password())
+`, e.Server.URL().Host, e.Server.Username(), e.Server.Password(), e.ProviderSettings)
 }
 
 // Datastore returns the ID of datastore i.
@@ -141,6 +145,21 @@ func (e *Env) VMsInFolder(t *testing.T, name string) []vsphere.VM {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// PowerOff powers VMs off behind the provider's back, as an administrator might.
+func (e *Env) PowerOff(t *testing.T, vms ...vsphere.VM) {
+	t.Helper()
+	ctx := context.Background()
+	for _, vm := range vms {
+		task, err := object.NewVirtualMachine(e.Client.Vim(), vm.Ref()).PowerOff(ctx)
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatalf("powering off %s: %v", vm.Name, err)
+		}
+	}
 }
 
 // Names lists VM names.

@@ -16,8 +16,8 @@ import (
 // CheckInventoryMatchesState checks that the simulator holds exactly what state says: every
 // clone in a pool folder is in its pool's state and the other way round, every internal VM
 // belongs to an image in state and is needed by a pool in state (or is the image's template),
-// nothing is left in the resync folder, and no name is taken twice. Only the golden VM and
-// VMs named in keep may exist besides.
+// every parent runs, nothing is left in the resync folder, and no name is taken twice. Only
+// the golden VM and VMs named in keep may exist besides.
 func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*terraform.State) error {
 	return func(s *terraform.State) error {
 		images := map[string]bool{}
@@ -81,6 +81,9 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 				}
 				if !needed {
 					problems = append(problems, fmt.Sprintf("internal VM %s (%s) is needed by no pool in state", vm.Name, vm.ID))
+				}
+				if role == "parent" && !vm.PoweredOn {
+					problems = append(problems, fmt.Sprintf("parent VM %s (%s) is powered off: clones cannot fork from it", vm.Name, vm.ID))
 				}
 			case role == "template":
 			default:

@@ -20,14 +20,22 @@ type faultOp struct {
 	before, after func(env *acctest.Env) string
 	method        string
 	skip          int // calls of method to let through before the fault
+	// prepare, when set, changes vCenter behind the provider's back before the operation.
+	prepare func(t *testing.T, env *acctest.Env)
 }
 
 // faultKind is one way vCenter can fail: arm sets it up before the apply of the operation
 // and returns how to take it away again.
 type faultKind struct {
-	name      string
-	arm       func(t *testing.T, env *acctest.Env, op faultOp) (disarm func())
-	permanent bool // the apply fails; the next one converges
+	name string
+	arm  func(t *testing.T, env *acctest.Env, op faultOp) (disarm func())
+	// fails is what the apply's error says when the fault makes it fail (nil: the apply
+	// succeeds); the next apply converges either way.
+	fails *regexp.Regexp
+	// taskLatency and provider, when set, replace the suite's task latency and add provider
+	// settings: an interrupt must land while work is left to do.
+	taskLatency time.Duration
+	provider    string
 }
 
 // injected arms a simulator fault rule on the operation's method.
@@ -61,6 +69,11 @@ var faultOps = []faultOp{
 	{name: "resize", method: "InstantClone_Task", skip: 1,
 		before: func(env *acctest.Env) string { return faultPool(env, "a", 6, false) },
 		after:  func(env *acctest.Env) string { return faultPool(env, "a", 9, false) }},
+	// A parent powered off behind the provider's back is powered on again before clones fork from it.
+	{name: "power-on", method: "PowerOnVM_Task", skip: 0,
+		prepare: func(t *testing.T, env *acctest.Env) { env.PowerOff(t, acctest.WithPrefix(env.VMs(t), "cp-parent-")...) },
+		before:  func(env *acctest.Env) string { return faultPool(env, "a", 6, false) },
+		after:   func(env *acctest.Env) string { return faultPool(env, "a", 9, false) }},
 	{name: "push-image", method: "InstantClone_Task", skip: 2,
 		before: func(env *acctest.Env) string { return faultPool(env, "a", 6, false) },
 		after:  func(env *acctest.Env) string { return faultPool(env, "b", 6, false) }},
@@ -76,11 +89,17 @@ var faultOps = []faultOp{
 }
 
 var faultKinds = []faultKind{
-	{name: "failed task", permanent: true, arm: injected(simulator.FaultTypeInsufficientResourcesFault, "datastore full")},
+	{name: "failed task", arm: injected(simulator.FaultTypeInsufficientResourcesFault, "datastore full"),
+		fails: regexp.MustCompile(`(?s)(ft-\d+|cp-template-img-[0-9a-f]+|vm-\d+).*InsufficientResourcesFault:.*datastore\s+full`)},
 	{name: "transient fault", arm: injected(simulator.FaultTypeGeneric, "host busy")},
 	{name: "session dropped", arm: func(t *testing.T, env *acctest.Env, _ faultOp) func() {
 		return env.DropSessionsOnChange(t)
 	}},
+	// Ctrl-C in the middle of the apply, one task at a time so that work is left to interrupt.
+	{name: "cancelled apply", arm: func(t *testing.T, env *acctest.Env, _ faultOp) func() {
+		return env.InterruptApplyOnChange(t)
+	}, taskLatency: 150 * time.Millisecond, provider: "max_concurrent_operations = 1",
+		fails: regexp.MustCompile(`(?s)Interrupted (publishing|creating|updating|attaching|detaching|deleting) .*context\s+canceled.*next\s+apply\s+carries\s+on`)},
 }
 
 // TestAccFaults runs every workflow against every kind of fault: the apply either succeeds
@@ -92,15 +111,23 @@ func TestAccFaults(t *testing.T) {
 		for _, kind := range faultKinds {
 			t.Run(op.name+"/"+kind.name, func(t *testing.T) {
 				// Slow tasks keep the operation going long enough to drop its session half-way.
-				env := acctest.NewEnv(t, vcsim.Options{TaskLatency: 30 * time.Millisecond})
+				latency := 30 * time.Millisecond
+				if kind.taskLatency > 0 {
+					latency = kind.taskLatency
+				}
+				env := acctest.NewEnv(t, vcsim.Options{TaskLatency: latency})
+				env.ProviderSettings = kind.provider
 				disarm := func() {}
 				fault := resource.TestStep{
-					PreConfig: func() { disarm = kind.arm(t, env, op) },
-					Config:    op.after(env),
+					PreConfig: func() {
+						if op.prepare != nil {
+							op.prepare(t, env)
+						}
+						disarm = kind.arm(t, env, op)
+					},
+					Config: op.after(env),
 				}
-				if kind.permanent {
-					fault.ExpectError = regexp.MustCompile(`(?s)(ft-\d+|cp-template-img-[0-9a-f]+|vm-\d+).*InsufficientResourcesFault:.*datastore\s+full`)
-				}
+				fault.ExpectError = kind.fails
 				// The pool's state is refreshed before checking: an attachment changes the pool
 				// after the pool itself was applied.
 				matches := resource.TestStep{RefreshState: true, Check: env.CheckInventoryMatchesState(t)}
