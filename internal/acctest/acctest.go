@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/vmware/govmomi/fault"
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -152,11 +151,7 @@ func (e *Env) PowerOff(t *testing.T, vms ...vsphere.VM) {
 	t.Helper()
 	ctx := context.Background()
 	for _, vm := range vms {
-		task, err := object.NewVirtualMachine(e.Client.Vim(), vm.Ref()).PowerOff(ctx)
-		if err == nil {
-			err = task.Wait(ctx)
-		}
-		if err != nil {
+		if err := e.Client.PowerOff(ctx, vm.ID); err != nil {
 			t.Fatalf("powering off %s: %v", vm.Name, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -127,12 +128,11 @@ func (c *Client) AllVMs(ctx context.Context) ([]VM, error) {
 // created it: when the session ends between creating and reading it, f finds the view gone
 // after logging in again, and runs once more over a view of the new session.
 func (c *Client) withContainerView(ctx context.Context, root types.ManagedObjectReference, kinds []string, f func(types.ManagedObjectReference) error) error {
-	for attempt := 0; ; attempt++ {
-		err := c.withContainerViewOnce(ctx, root, kinds, f)
-		if err == nil || attempt > 0 || !fault.Is(err, &types.ManagedObjectNotFound{}) {
-			return err
-		}
+	err := c.withContainerViewOnce(ctx, root, kinds, f)
+	if fault.Is(err, &types.ManagedObjectNotFound{}) {
+		err = c.withContainerViewOnce(ctx, root, kinds, f)
 	}
+	return err
 }
 
 func (c *Client) withContainerViewOnce(ctx context.Context, root types.ManagedObjectReference, kinds []string, f func(types.ManagedObjectReference) error) error {
@@ -147,6 +147,21 @@ func (c *Client) withContainerViewOnce(ctx context.Context, root types.ManagedOb
 	}
 	defer func() { _ = destroyView(context.WithoutCancel(ctx), c, view) }()
 	return f(view)
+}
+
+func createContainerView(ctx context.Context, c *Client, root types.ManagedObjectReference, kinds []string) (types.ManagedObjectReference, error) {
+	res, err := methods.CreateContainerView(ctx, c.vim, &types.CreateContainerView{
+		This: *c.vim.ServiceContent.ViewManager, Container: root, Type: kinds, Recursive: true,
+	})
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	return res.Returnval, nil
+}
+
+func destroyView(ctx context.Context, c *Client, view types.ManagedObjectReference) error {
+	_, err := methods.DestroyView(ctx, c.vim, &types.DestroyView{This: view})
+	return err
 }
 
 func (c *Client) retrieveView(ctx context.Context, view types.ManagedObjectReference, props []types.PropertySpec, out *[]types.ObjectContent) error {

@@ -11,14 +11,14 @@ import (
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
-// TestReloginAfterSessionEnds: calls made after vCenter ended the session log in again once
-// and succeed, also when many are in flight.
-func TestReloginAfterSessionEnds(t *testing.T) {
+// sessions starts a simulator and logs in twice: c is the client under test, and end ends
+// c's session from the other one, as vCenter or an administrator would.
+func sessions(t *testing.T) (srv *vcsim.Server, c *vsphere.Client, end func()) {
 	srv, err := vcsim.Start(vcsim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	connect := func() *vsphere.Client {
 		c, err := vsphere.Connect(ctx, vsphere.Config{Server: srv.URL().Host, User: srv.Username(), Password: srv.Password(), Insecure: true})
@@ -28,15 +28,25 @@ func TestReloginAfterSessionEnds(t *testing.T) {
 		return c
 	}
 	c, admin := connect(), connect()
-	golden := vsphere.VMRef(srv.Inventory().Golden.Ref.Value)
-	for round := 0; round < 3; round++ {
+	return srv, c, func() {
 		own, err := session.NewManager(c.Vim()).UserSession(ctx)
 		if err != nil || own == nil {
-			t.Fatalf("no session before round %d: %v", round, err)
+			t.Fatalf("no session to end: %v", err)
 		}
 		if err := session.NewManager(admin.Vim()).TerminateSession(ctx, []string{own.Key}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestReloginAfterSessionEnds: calls made after vCenter ended the session log in again once
+// and succeed, also when many are in flight.
+func TestReloginAfterSessionEnds(t *testing.T) {
+	srv, c, endSession := sessions(t)
+	ctx := context.Background()
+	golden := vsphere.VMRef(srv.Inventory().Golden.Ref.Value)
+	for round := 0; round < 3; round++ {
+		endSession()
 		var wg sync.WaitGroup
 		errs := make(chan error, 10)
 		for i := 0; i < 10; i++ {
@@ -57,31 +67,8 @@ func TestReloginAfterSessionEnds(t *testing.T) {
 // TestViewReadAfterSessionEnds: a container view dies with its session; a read that finds it
 // gone after logging in again reads through a new view instead of failing.
 func TestViewReadAfterSessionEnds(t *testing.T) {
-	srv, err := vcsim.Start(vcsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ctx := context.Background()
-	cfg := vsphere.Config{Server: srv.URL().Host, User: srv.Username(), Password: srv.Password(), Insecure: true}
-	c, err := vsphere.Connect(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := vsphere.Connect(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	endSession := func() {
-		own, err := session.NewManager(c.Vim()).UserSession(ctx)
-		if err != nil || own == nil {
-			t.Fatalf("no session to end: %v", err)
-		}
-		if err := session.NewManager(admin.Vim()).TerminateSession(ctx, []string{own.Key}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n, err := c.ReadVMsAfter(ctx, endSession)
+	_, c, endSession := sessions(t)
+	n, err := c.ReadVMsAfter(context.Background(), endSession)
 	if err != nil {
 		t.Fatalf("reading VMs after the session ended: %v", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
-	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -173,7 +172,7 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 		spec.Location.Pool = &p
 	}
 	res, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
-		return c.vm(s.Source).Clone(ctx, object.NewFolder(c.vim, FolderRef(s.Folder)), s.Name, spec)
+		return c.vm(s.Source).Clone(ctx, c.folder(s.Folder), s.Name, spec)
 	})
 	if err != nil {
 		if s.Datastore == "" {
@@ -235,7 +234,7 @@ func (c *Client) DestroyVM(ctx context.Context, id string) error { return c.Remo
 // deleted without a power-off task first; if it was running after all, it is powered off then.
 func (c *Client) RemoveVM(ctx context.Context, id string, poweredOn bool) error {
 	if poweredOn {
-		if err := c.powerOff(ctx, id); err != nil {
+		if err := c.PowerOff(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -249,7 +248,8 @@ func (c *Client) RemoveVM(ctx context.Context, id string, poweredOn bool) error 
 	return nil
 }
 
-func (c *Client) powerOff(ctx context.Context, id string) error {
+// PowerOff powers a VM off; one already off or gone is fine.
+func (c *Client) PowerOff(ctx context.Context, id string) error {
 	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(id).PowerOff(ctx) })
 	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) && !IsNotFound(err) {
 		return wrap(err, "powering off %s", id)
@@ -347,21 +347,6 @@ func splitID(id string) (string, int) {
 }
 
 func asNotFound(err error, target **find.NotFoundError) bool { return errors.As(err, target) }
-
-func createContainerView(ctx context.Context, c *Client, root types.ManagedObjectReference, kinds []string) (types.ManagedObjectReference, error) {
-	res, err := methods.CreateContainerView(ctx, c.vim, &types.CreateContainerView{
-		This: *c.vim.ServiceContent.ViewManager, Container: root, Type: kinds, Recursive: true,
-	})
-	if err != nil {
-		return types.ManagedObjectReference{}, err
-	}
-	return res.Returnval, nil
-}
-
-func destroyView(ctx context.Context, c *Client, view types.ManagedObjectReference) error {
-	_, err := methods.DestroyView(ctx, c.vim, &types.DestroyView{This: view})
-	return err
-}
 
 func (c *Client) vm(id string) *object.VirtualMachine {
 	return object.NewVirtualMachine(c.vim, VMRef(id))
