@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
@@ -119,6 +120,19 @@ type Server struct {
 	certFile  string
 	inventory Inventory
 	closeOnce sync.Once
+
+	// local is an in-process client, with the simulator's internal session.
+	local *vim25.Client
+
+	// Counted fault rules (faults.go).
+	faultsMu   sync.Mutex
+	injections []*Injection
+
+	// Sessions ended by EndSessions and the calls made with them (sessions.go).
+	sessionsMu sync.Mutex
+	anyEnded   atomic.Bool
+	ended      map[string]bool               // session key: a client called with it after it ended
+	pending    map[*simulator.Context]string // calls whose cookie names an ended session, until dispatched
 }
 
 // Start builds the inventory described by opts, creates the golden VM and
@@ -167,6 +181,7 @@ func Start(opts Options) (_ *Server, err error) {
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: s.user}
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
 	EnableInstantClone(m.Service.Context.Map)
+	s.observeSessions(m.Service.Context.Map)
 
 	// The golden VM is built in process, before the server starts and before
 	// any delay is configured, so setup is fast and nothing races with it.
@@ -178,6 +193,7 @@ func Start(opts Options) (_ *Server, err error) {
 	if s.inventory, err = buildInventory(ctx, c); err != nil {
 		return nil, err
 	}
+	s.local = c
 
 	m.DelayConfig.Delay = milliseconds(opts.Latency)
 	if opts.TaskLatency > 0 {
@@ -255,7 +271,8 @@ func (s *Server) Model() *simulator.Model { return s.model }
 func (s *Server) Service() *simulator.Service { return s.model.Service }
 
 // Faults is the server's fault injector: rules added to it apply to SOAP
-// calls made from then on, InstantClone_Task included.
+// calls made from then on, InstantClone_Task included. InjectFault adds a
+// rule that counts the faults it delivers.
 func (s *Server) Faults() *simulator.FaultInjector { return s.model.Service.FaultInjector() }
 
 // Inventory describes what Start created.
