@@ -18,7 +18,11 @@ func timePlan(o options) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		}
+	}()
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-instantclone"), ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

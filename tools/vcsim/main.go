@@ -13,9 +13,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 	"os/signal"
@@ -80,7 +82,11 @@ func run(opts vcsim.Options, envFile string) error {
 		if err := writeFileAtomic(envFile, env); err != nil {
 			return err
 		}
-		defer os.Remove(envFile)
+		defer func() {
+			if err := os.Remove(envFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				log.Printf("vcsim: %v", err)
+			}
+		}()
 	}
 	log.Printf("vcsim: serving %s (certificate %s, SHA-1 %s); stop with Ctrl-C",
 		s.URL(), s.CertificateFile(), s.Thumbprint())
@@ -168,10 +174,10 @@ func writeFileAtomic(name, content string) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // no-op once renamed
+	// Once renamed there is nothing left to remove, and the error says only that.
+	defer func() { _ = os.Remove(f.Name()) }()
 	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		return err
+		return errors.Join(err, f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return err
