@@ -53,7 +53,7 @@ func TestAccBadInput(t *testing.T) {
 		f(&p)
 		return poolConfig(env, p)
 	}
-	poolReplace := func(old, new string) string { return strings.Replace(pool(func(*poolArgs) {}), old, new, 1) }
+	poolReplace := func(from, to string) string { return strings.Replace(pool(func(*poolArgs) {}), from, to, 1) }
 	attach := func(poolID, ds, extra string) string {
 		return env.ProviderBlock() + fmt.Sprintf("resource \"instantclone_pool_datastore\" \"bad\" {\n pool_id = %q\n datastore_id = %q\n %s\n}\n", poolID, ds, extra)
 	}

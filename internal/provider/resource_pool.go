@@ -316,7 +316,7 @@ func poolModelFrom(ctx context.Context, p *engine.Pool, prior poolModel) (poolMo
 			m.PushImage.StopOnFirstError = types.BoolValue(true)
 		}
 	}
-	if m.Timeouts.Object.IsNull() || m.Timeouts.Object.IsUnknown() {
+	if m.Timeouts.IsNull() || m.Timeouts.IsUnknown() {
 		m.Timeouts = nullTimeouts()
 	}
 	m.CurrentImageID = types.StringValue(p.CurrentImageID)
