@@ -10,27 +10,27 @@ import (
 // Sampler watches a pool folder while an apply runs and records the most clones it ever saw
 // out of service (expected clones that were missing or not powered on).
 type Sampler struct {
-	stop    chan struct{}
-	done    sync.WaitGroup
+	cancel  context.CancelFunc
+	done    chan struct{}
 	mu      sync.Mutex
 	worst   int
 	samples int
 }
 
 // SampleOutOfService starts sampling the clones of the folder called folder, of which want
-// should be running.
+// should be running. Sampling stops at Stop, or when the test ends at the latest.
 func (e *Env) SampleOutOfService(t *testing.T, folder string, want int) *Sampler {
-	s := &Sampler{stop: make(chan struct{})}
-	s.done.Add(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Sampler{cancel: cancel, done: make(chan struct{})}
 	go func() {
-		defer s.done.Done()
+		defer close(s.done)
 		for {
 			select {
-			case <-s.stop:
+			case <-ctx.Done():
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
-			folders, err := e.Client.AllFolders(context.Background())
+			folders, err := e.Client.AllFolders(ctx)
 			if err != nil {
 				continue
 			}
@@ -40,7 +40,7 @@ func (e *Env) SampleOutOfService(t *testing.T, folder string, want int) *Sampler
 					ids[f.ID] = true
 				}
 			}
-			vms, err := e.Client.AllVMs(context.Background())
+			vms, err := e.Client.AllVMs(ctx)
 			if err != nil {
 				continue
 			}
@@ -56,14 +56,15 @@ func (e *Env) SampleOutOfService(t *testing.T, folder string, want int) *Sampler
 			s.mu.Unlock()
 		}
 	}()
+	t.Cleanup(func() { s.Stop() })
 	return s
 }
 
-// Stop ends sampling and returns the most clones seen out of service and how many samples
-// were taken.
+// Stop ends sampling, waits for the sampling goroutine to end, and returns the most clones
+// seen out of service and how many samples were taken. Safe to call more than once.
 func (s *Sampler) Stop() (worst, samples int) {
-	close(s.stop)
-	s.done.Wait()
+	s.cancel()
+	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.worst, s.samples
