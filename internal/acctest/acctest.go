@@ -11,15 +11,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/provider"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
@@ -205,50 +202,16 @@ func ExtraConfig(ctx context.Context, e *Env, vmID, key string) (string, error) 
 
 // DropSessionsOnChange ends every vCenter session but the test's own as soon as the number of
 // VMs changes, i.e. in the middle of the next operation, as when vCenter restarts or an
-// administrator terminates sessions. The returned function stops watching.
-func (e *Env) DropSessionsOnChange(t *testing.T) func() {
-	return e.onVMCountChange(t, "terminating sessions", e.terminateOtherSessions)
-}
-
-// onVMCountChange runs act once, as soon as the number of VMs differs from now; what names it
-// in the test's error when it fails. The returned function stops watching.
-func (e *Env) onVMCountChange(t *testing.T, what string, act func(context.Context) error) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	before := len(e.VMs(t))
-	go func() {
-		for ctx.Err() == nil {
-			time.Sleep(10 * time.Millisecond)
-			vms, err := e.Client.AllVMs(ctx)
-			if err != nil || len(vms) == before {
-				continue
-			}
-			if err := act(ctx); err != nil {
-				t.Errorf("%s: %v", what, err)
-			}
-			return
-		}
-	}()
-	return cancel
-}
-
-func (e *Env) terminateOtherSessions(ctx context.Context) error {
-	sm := session.NewManager(e.Client.Vim())
-	own, err := sm.UserSession(ctx)
-	if err != nil {
+// administrator terminates sessions. The simulator counts what it ended and which of those a
+// client came back with (Server.SessionCounts). The trigger stops when the test ends.
+func (e *Env) DropSessionsOnChange(t *testing.T) *Trigger {
+	t.Helper()
+	own, err := session.NewManager(e.Client.Vim()).UserSession(context.Background())
+	if err != nil || own == nil {
+		t.Fatalf("reading the test's own session: %v", err)
+	}
+	return e.onVMCountChange(t, "ending sessions", func(ctx context.Context) error {
+		_, err := e.Server.EndSessions(ctx, own.Key)
 		return err
-	}
-	var m mo.SessionManager
-	if err := property.DefaultCollector(e.Client.Vim()).RetrieveOne(ctx, *e.Client.Vim().ServiceContent.SessionManager, []string{"sessionList"}, &m); err != nil {
-		return err
-	}
-	// One at a time: a session that logs out on its own after the list was read is not an error.
-	for _, s := range m.SessionList {
-		if own != nil && s.Key == own.Key {
-			continue
-		}
-		if err := sm.TerminateSession(ctx, []string{s.Key}); err != nil && !fault.Is(err, &types.NotFound{}) {
-			return err
-		}
-	}
-	return nil
+	})
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package acctest
 
 import (
@@ -13,11 +15,17 @@ import (
 	"testing"
 )
 
+// PreCheckInterrupt skips the test where InterruptApplyOnChange cannot work; on Linux it
+// always can.
+func PreCheckInterrupt(*testing.T) {}
+
 // InterruptApplyOnChange sends the CLI's `apply` an interrupt (SIGINT, as Ctrl-C does) as soon
 // as the number of VMs changes, i.e. in the middle of the next operation. The CLI then asks the
-// provider to stop, which cancels the operation's context. The returned function stops
-// watching. The CLI is a child of the test process: Linux's /proc finds it.
-func (e *Env) InterruptApplyOnChange(t *testing.T) func() {
+// provider to stop, which cancels the operation's context. The trigger fires once an apply was
+// signalled and stops when the test ends. The CLI is a child of the test process: Linux's
+// /proc finds it.
+func (e *Env) InterruptApplyOnChange(t *testing.T) *Trigger {
+	t.Helper()
 	return e.onVMCountChange(t, "interrupting the apply", func(context.Context) error { return interruptApply() })
 }
 

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"testing"
@@ -24,11 +25,12 @@ type faultOp struct {
 	prepare func(t *testing.T, env *acctest.Env)
 }
 
-// faultKind is one way vCenter can fail: arm sets it up before the apply of the operation
-// and returns how to take it away again.
+// faultKind is one way vCenter can fail: arm sets it up before the apply of the operation.
 type faultKind struct {
 	name string
-	arm  func(t *testing.T, env *acctest.Env, op faultOp) (disarm func())
+	arm  func(t *testing.T, env *acctest.Env, op faultOp) armed
+	// preCheck, when set, skips the cell where the fault cannot be made.
+	preCheck func(t *testing.T)
 	// fails is what the apply's error says when the fault makes it fail (nil: the apply
 	// succeeds); the next apply converges either way.
 	fails *regexp.Regexp
@@ -38,15 +40,62 @@ type faultKind struct {
 	provider    string
 }
 
-// injected arms a simulator fault rule on the operation's method.
-func injected(faultType simulator.FaultType, message string) func(*testing.T, *acctest.Env, faultOp) func() {
-	return func(_ *testing.T, env *acctest.Env, op faultOp) func() {
-		env.Server.Faults().AddRule(&simulator.FaultInjectionRule{
+// armed is a fault set up for the apply of an operation.
+type armed struct {
+	// disarm takes the fault away; nothing fires after it returns.
+	disarm func()
+	// fired, called after disarm, says what the fault did to the apply, or how it failed to
+	// reach it.
+	fired func() (string, error)
+}
+
+// injected arms a simulator fault rule on the operation's method; the simulator counts the
+// faults the rule delivers.
+func injected(faultType simulator.FaultType, message string) func(*testing.T, *acctest.Env, faultOp) armed {
+	return func(_ *testing.T, env *acctest.Env, op faultOp) armed {
+		rule := env.Server.InjectFault(simulator.FaultInjectionRule{
 			MethodName: op.method, ObjectType: "*", ObjectName: "*", Probability: 1, Enabled: true,
 			SkipCount: op.skip, MaxCount: 1, FaultType: faultType, Message: message,
 		})
-		return env.Server.Faults().ClearRules
+		return armed{disarm: rule.Disarm, fired: func() (string, error) {
+			if rule.Delivered() == 0 {
+				return "", fmt.Errorf("the simulator delivered no %s fault (%d call(s) matched, the first %d to let through)",
+					op.method, rule.Matched(), op.skip)
+			}
+			return fmt.Sprintf("%d %s fault(s) delivered", rule.Delivered(), op.method), nil
+		}}
 	}
+}
+
+// dropSessions ends the provider's vCenter sessions in the middle of the apply. It fired if
+// the provider called vCenter again with a session that had been ended: it was using it.
+func dropSessions(t *testing.T, env *acctest.Env, _ faultOp) armed {
+	before := env.Server.SessionCounts()
+	trigger := env.DropSessionsOnChange(t)
+	return armed{disarm: trigger.Stop, fired: func() (string, error) {
+		now := env.Server.SessionCounts()
+		ended, used := now.Ended-before.Ended, now.UsedAfterEnd-before.UsedAfterEnd
+		switch {
+		case !trigger.Fired():
+			return "", errors.New("no session was ended: the number of VMs never changed while the apply ran")
+		case ended == 0:
+			return "", errors.New("no session was ended: only the test's own was open")
+		case used == 0:
+			return "", fmt.Errorf("%d session(s) ended, but the provider made no call with any of them afterwards", ended)
+		}
+		return fmt.Sprintf("%d session(s) ended, %d in use", ended, used), nil
+	}}
+}
+
+// interrupt sends the CLI's apply a Ctrl-C in the middle of the operation.
+func interrupt(t *testing.T, env *acctest.Env, _ faultOp) armed {
+	trigger := env.InterruptApplyOnChange(t)
+	return armed{disarm: trigger.Stop, fired: func() (string, error) {
+		if !trigger.Fired() {
+			return "", errors.New("no apply was interrupted: the number of VMs never changed while it ran")
+		}
+		return "apply interrupted", nil
+	}}
 }
 
 func faultPool(env *acctest.Env, image string, size int, attach bool) string {
@@ -92,24 +141,25 @@ var faultKinds = []faultKind{
 	{name: "failed task", arm: injected(simulator.FaultTypeInsufficientResourcesFault, "datastore full"),
 		fails: regexp.MustCompile(`(?s)(ft-\d+|cp-template-img-[0-9a-f]+|vm-\d+).*InsufficientResourcesFault:.*datastore\s+full`)},
 	{name: "transient fault", arm: injected(simulator.FaultTypeGeneric, "host busy")},
-	{name: "session dropped", arm: func(t *testing.T, env *acctest.Env, _ faultOp) func() {
-		return env.DropSessionsOnChange(t)
-	}},
+	{name: "session dropped", arm: dropSessions},
 	// Ctrl-C in the middle of the apply, one task at a time so that work is left to interrupt.
-	{name: "cancelled apply", arm: func(t *testing.T, env *acctest.Env, _ faultOp) func() {
-		return env.InterruptApplyOnChange(t)
-	}, taskLatency: 150 * time.Millisecond, provider: "max_concurrent_operations = 1",
+	{name: "cancelled apply", arm: interrupt, preCheck: acctest.PreCheckInterrupt,
+		taskLatency: 150 * time.Millisecond, provider: "max_concurrent_operations = 1",
 		fails: regexp.MustCompile(`(?s)Interrupted (publishing|creating|updating|attaching|detaching|deleting) .*context\s+canceled.*next\s+apply\s+carries\s+on`)},
 }
 
-// TestAccFaults runs every workflow against every kind of fault: the apply either succeeds
-// (retried, or logged in again) or fails naming the object; then the next apply converges, the
-// plan after it is empty, and vCenter holds exactly what state says.
+// TestAccFaults runs every workflow against every kind of fault: the fault fires during the
+// apply, which either succeeds (retried, or logged in again) or fails naming the object; then
+// the next apply converges, the plan after it is empty, and vCenter holds exactly what state
+// says.
 func TestAccFaults(t *testing.T) {
 	acctest.PreCheck(t)
 	for _, op := range faultOps {
 		for _, kind := range faultKinds {
 			t.Run(op.name+"/"+kind.name, func(t *testing.T) {
+				if kind.preCheck != nil {
+					kind.preCheck(t)
+				}
 				// Slow tasks keep the operation going long enough to drop its session half-way.
 				latency := 30 * time.Millisecond
 				if kind.taskLatency > 0 {
@@ -117,17 +167,32 @@ func TestAccFaults(t *testing.T) {
 				}
 				env := acctest.NewEnv(t, vcsim.Options{TaskLatency: latency})
 				env.ProviderSettings = kind.provider
-				disarm := func() {}
-				fault := resource.TestStep{
+				// The fault is taken away before the next apply, and the cell fails unless it
+				// fired; also when the fault step itself fails and ends the test.
+				var fault armed
+				checked, what := false, ""
+				checkFired := func() {
+					if checked || fault.fired == nil {
+						return
+					}
+					checked = true
+					fault.disarm()
+					var err error
+					if what, err = fault.fired(); err != nil {
+						t.Errorf("%s × %s: the fault never fired: %v", op.name, kind.name, err)
+					}
+				}
+				defer checkFired()
+				faultStep := resource.TestStep{
 					PreConfig: func() {
 						if op.prepare != nil {
 							op.prepare(t, env)
 						}
-						disarm = kind.arm(t, env, op)
+						fault = kind.arm(t, env, op)
 					},
-					Config: op.after(env),
+					Config:      op.after(env),
+					ExpectError: kind.fails,
 				}
-				fault.ExpectError = kind.fails
 				// The pool's state is refreshed before checking: an attachment changes the pool
 				// after the pool itself was applied.
 				matches := resource.TestStep{RefreshState: true, Check: env.CheckInventoryMatchesState(t)}
@@ -136,8 +201,8 @@ func TestAccFaults(t *testing.T) {
 					Steps: []resource.TestStep{
 						{Config: op.before(env)},
 						matches,
-						fault,
-						{PreConfig: func() { disarm() }, Config: op.after(env)},
+						faultStep,
+						{PreConfig: checkFired, Config: op.after(env)},
 						matches,
 						{Config: op.after(env), PlanOnly: true},
 					},
@@ -145,7 +210,7 @@ func TestAccFaults(t *testing.T) {
 				if t.Failed() {
 					return
 				}
-				fmt.Printf("fault suite: %-10s × %-15s converged, inventory matches state\n", op.name, kind.name)
+				fmt.Printf("fault suite: %-10s × %-15s converged, inventory matches state (%s)\n", op.name, kind.name, what)
 			})
 		}
 	}
