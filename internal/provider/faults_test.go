@@ -77,7 +77,7 @@ func dropSessions(t *testing.T, env *acctest.Env, _ faultOp) armed {
 		ended, used := now.Ended-before.Ended, now.UsedAfterEnd-before.UsedAfterEnd
 		switch {
 		case !trigger.Fired():
-			return "", errors.New("no session was ended: the number of VMs never changed while the apply ran")
+			return "", errors.New("no session was ended: the number of VMs did not change while the apply ran, or ending failed")
 		case ended == 0:
 			return "", errors.New("no session was ended: only the test's own was open")
 		case used == 0:
@@ -92,7 +92,7 @@ func interrupt(t *testing.T, env *acctest.Env, _ faultOp) armed {
 	trigger := env.InterruptApplyOnChange(t)
 	return armed{disarm: trigger.Stop, fired: func() (string, error) {
 		if !trigger.Fired() {
-			return "", errors.New("no apply was interrupted: the number of VMs never changed while it ran")
+			return "", errors.New("no apply was interrupted: the number of VMs did not change while it ran, or no apply was found")
 		}
 		return "apply interrupted", nil
 	}}
