@@ -18,6 +18,7 @@ import (
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/mo"
 
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/provider"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
@@ -106,7 +107,7 @@ func (e *Env) Hosts() []string {
 }
 
 // VMs reads every VM of the simulator.
-func (e *Env) VMs(t *testing.T) []vsphere.VM {
+func (e *Env) VMs(t *testing.T) []engine.VM {
 	t.Helper()
 	vms, err := e.Client.AllVMs(context.Background())
 	if err != nil {
@@ -118,7 +119,7 @@ func (e *Env) VMs(t *testing.T) []vsphere.VM {
 // Folders maps folder IDs to names.
 func (e *Env) Folders(t *testing.T) map[string]string {
 	t.Helper()
-	fs, err := e.Client.AllFolders(context.Background())
+	fs, err := e.Client.Folders(context.Background())
 	if err != nil {
 		t.Fatalf("listing folders: %v", err)
 	}
@@ -130,12 +131,12 @@ func (e *Env) Folders(t *testing.T) map[string]string {
 }
 
 // VMsInFolder returns the VMs whose parent folder is called name, sorted by VM name.
-func (e *Env) VMsInFolder(t *testing.T, name string) []vsphere.VM {
+func (e *Env) VMsInFolder(t *testing.T, name string) []engine.VM {
 	t.Helper()
 	folders := e.Folders(t)
-	var out []vsphere.VM
+	var out []engine.VM
 	for _, vm := range e.VMs(t) {
-		if folders[vm.Parent] == name {
+		if folders[vm.Folder] == name {
 			out = append(out, vm)
 		}
 	}
@@ -144,7 +145,7 @@ func (e *Env) VMsInFolder(t *testing.T, name string) []vsphere.VM {
 }
 
 // PowerOff powers VMs off behind the provider's back, as an administrator might.
-func (e *Env) PowerOff(t *testing.T, vms ...vsphere.VM) {
+func (e *Env) PowerOff(t *testing.T, vms ...engine.VM) {
 	t.Helper()
 	ctx := context.Background()
 	for _, vm := range vms {
@@ -155,7 +156,7 @@ func (e *Env) PowerOff(t *testing.T, vms ...vsphere.VM) {
 }
 
 // Names lists VM names.
-func Names(vms []vsphere.VM) []string {
+func Names(vms []engine.VM) []string {
 	out := make([]string, 0, len(vms))
 	for _, vm := range vms {
 		out = append(out, vm.Name)
@@ -164,8 +165,8 @@ func Names(vms []vsphere.VM) []string {
 }
 
 // WithPrefix keeps the VMs whose name starts with prefix.
-func WithPrefix(vms []vsphere.VM, prefix string) []vsphere.VM {
-	var out []vsphere.VM
+func WithPrefix(vms []engine.VM, prefix string) []engine.VM {
+	var out []engine.VM
 	for _, vm := range vms {
 		if strings.HasPrefix(vm.Name, prefix) {
 			out = append(out, vm)
@@ -175,7 +176,7 @@ func WithPrefix(vms []vsphere.VM, prefix string) []vsphere.VM {
 }
 
 // Distribution counts VMs per datastore.
-func Distribution(vms []vsphere.VM) map[string]int {
+func Distribution(vms []engine.VM) map[string]int {
 	out := map[string]int{}
 	for _, vm := range vms {
 		if len(vm.Datastores) > 0 {

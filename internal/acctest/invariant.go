@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // CheckInventoryMatchesState checks that the simulator holds exactly what state says: every
@@ -54,8 +53,8 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 		seen := map[string]string{}
 		inPool := map[string]int{}
 		for _, vm := range e.VMs(t) {
-			folder := folders[vm.Parent]
-			key := vm.Parent + "/" + vm.Name
+			folder := folders[vm.Folder]
+			key := vm.Folder + "/" + vm.Name
 			if other, dup := seen[key]; dup {
 				problems = append(problems, fmt.Sprintf("two VMs called %s in %s: %s and %s", vm.Name, folder, other, vm.ID))
 			}
@@ -67,7 +66,7 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 				}
 				continue
 			}
-			role, image := vm.Fields[vsphere.FieldRole], vm.Fields[vsphere.FieldImage]
+			role, image := vm.Marks[engine.MarkRole], vm.Marks[engine.MarkImage]
 			switch {
 			case vm.Name == "golden" || contains(keep, vm.Name):
 			case folder == engine.ResyncFolder:

@@ -30,7 +30,7 @@ func (e *Env) SampleOutOfService(t *testing.T, folder string, want int) *Sampler
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
-			folders, err := e.Client.AllFolders(ctx)
+			folders, err := e.Client.Folders(ctx)
 			if err != nil {
 				continue
 			}
@@ -46,7 +46,7 @@ func (e *Env) SampleOutOfService(t *testing.T, folder string, want int) *Sampler
 			}
 			running := 0
 			for _, vm := range vms {
-				if ids[vm.Parent] && vm.PoweredOn {
+				if ids[vm.Folder] && vm.PoweredOn {
 					running++
 				}
 			}

@@ -9,13 +9,12 @@ import (
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // interrupting cancels the operation's context after its nth vCenter provisioning call, as a
 // Ctrl-C or a timeout would in the middle of an apply.
 type interrupting struct {
-	*vsphere.Client
+	engine.Port
 	n      int64
 	calls  atomic.Int64
 	cancel atomic.Pointer[context.CancelFunc]
@@ -29,26 +28,26 @@ func (v *interrupting) tick() {
 	}
 }
 
-func (v *interrupting) CloneVM(ctx context.Context, s vsphere.CloneSpec) (string, error) {
+func (v *interrupting) CloneVM(ctx context.Context, s engine.CloneSpec) (string, error) {
 	defer v.tick()
-	return v.Client.CloneVM(ctx, s)
+	return v.Port.CloneVM(ctx, s)
 }
 
-func (v *interrupting) InstantClone(ctx context.Context, s vsphere.InstantCloneSpec) (string, error) {
+func (v *interrupting) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (string, error) {
 	defer v.tick()
-	return v.Client.InstantClone(ctx, s)
+	return v.Port.InstantClone(ctx, s)
 }
 
 func (v *interrupting) RemoveVM(ctx context.Context, id string, poweredOn bool) error {
 	defer v.tick()
-	return v.Client.RemoveVM(ctx, id, poweredOn)
+	return v.Port.RemoveVM(ctx, id, poweredOn)
 }
 
 // interrupted runs op with a context cancelled after n provisioning calls, expects it to stop
 // with the cancellation, then runs it again to completion.
 func (f *fixture) interrupted(t *testing.T, n int64, op func(ctx context.Context, e *engine.Engine) error) {
 	t.Helper()
-	v := &interrupting{Client: f.client, n: n}
+	v := &interrupting{Port: f.client, n: n}
 	e := engine.New(v, 4, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	v.cancel.Store(&cancel)
@@ -82,7 +81,7 @@ func (f *fixture) checkNoLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	folders, err := f.client.AllFolders(context.Background())
+	folders, err := f.client.Folders(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,12 +91,12 @@ func (f *fixture) checkNoLeftovers(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, vm := range vms {
-		key := vm.Parent + "/" + vm.Name
+		key := vm.Folder + "/" + vm.Name
 		if seen[key] {
-			t.Fatalf("two VMs called %s in %s", vm.Name, names[vm.Parent])
+			t.Fatalf("two VMs called %s in %s", vm.Name, names[vm.Folder])
 		}
 		seen[key] = true
-		if names[vm.Parent] == engine.ResyncFolder {
+		if names[vm.Folder] == engine.ResyncFolder {
 			t.Fatalf("unfinished internal VM %s left in %s", vm.Name, engine.ResyncFolder)
 		}
 	}
@@ -124,7 +123,7 @@ func TestInterruptedOperations(t *testing.T) {
 		vms, _ := f.client.AllVMs(ctx)
 		templates := 0
 		for _, vm := range vms {
-			if vm.Fields[vsphere.FieldRole] == "template" {
+			if vm.Marks[engine.MarkRole] == "template" {
 				templates++
 			}
 		}

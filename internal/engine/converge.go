@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/placement"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
+
+// Converge is the one loop behind create, resize, push-image, rebalance and drift repair:
+// publish the image where the pool needs it, plan (resize.go, pushimage.go, rebalance.go),
+// remove and (re)create clones, record the result, collect internal VMs no pool needs.
 
 // placementEnv is where a pool's clones may go: the attached datastores and, for each, the
 // hosts of the pool's resource pool that mount it.
@@ -38,43 +41,115 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := e.vc.ResourcePoolHosts(ctx, spec.ResourcePool)
-	if errors.Is(err, vsphere.ErrNotFound) {
-		return nil, inputError("resource_pool_id", "Resource pool not found", "No resource pool has ID %q; use a managed object ID such as resgroup-8 (data.vsphere_compute_cluster.x.resource_pool_id).", spec.ResourcePool)
-	}
-	if err != nil {
-		return nil, err
-	}
-	env := &placementEnv{datastores: union(spec.Datastores, attachments), hosts: map[string][]string{}}
-	if len(env.datastores) == 0 && spec.Size > 0 {
+	datastores := union(spec.Datastores, attachments)
+	if len(datastores) == 0 && spec.Size > 0 {
 		return nil, inputError("datastore_ids", "No datastores", "A pool with clones needs at least one datastore; detaching the last one would leave its %d clone(s) nowhere to go.", spec.Size)
 	}
-	for _, ds := range env.datastores {
-		mounts, err := e.vc.DatastoreHosts(ctx, ds)
-		if errors.Is(err, vsphere.ErrNotFound) {
-			return nil, inputError("datastore_ids", "Datastore not found", "No datastore has ID %q; use managed object IDs such as datastore-12 (data.vsphere_datastore.x.id).", ds)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range hosts {
-			for _, m := range mounts {
-				if h == m {
-					env.hosts[ds] = append(env.hosts[ds], h)
-				}
+	found, err := e.vc.Environment(ctx, spec.ResourcePool, datastores)
+	var nf *NotFoundError
+	if errors.As(err, &nf) && nf.Kind == "resource pool" {
+		return nil, inputError("resource_pool_id", "Resource pool not found", "No resource pool has ID %q; use a managed object ID such as resgroup-8 (data.vsphere_compute_cluster.x.resource_pool_id).", spec.ResourcePool)
+	}
+	if errors.As(err, &nf) && nf.Kind == "datastore" {
+		return nil, inputError("datastore_ids", "Datastore not found", "No datastore has ID %q; use managed object IDs such as datastore-12 (data.vsphere_datastore.x.id).", nf.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the hosts and datastores of pool %s: %w", spec.Name, err)
+	}
+	env := &placementEnv{datastores: datastores, hosts: map[string][]string{}}
+	for _, ds := range datastores {
+		for _, h := range found.Hosts {
+			if slices.Contains(found.Mounts[ds], h) {
+				env.hosts[ds] = append(env.hosts[ds], h)
 			}
 		}
 		if len(env.hosts[ds]) == 0 {
-			return nil, inputError("datastore_ids", "Datastore not visible from the pool's hosts", "Datastore %s is not mounted on any host of resource pool %s (%v).", ds, spec.ResourcePool, hosts)
+			return nil, inputError("datastore_ids", "Datastore not visible from the pool's hosts", "Datastore %s is not mounted on any host of resource pool %s (%v).", ds, spec.ResourcePool, found.Hosts)
 		}
 	}
 	return env, nil
 }
 
-// generation is what a clone must have been made from: an image, under a push token.
-type generation struct{ image, token string }
+// ApplyPool converges an existing pool to spec: resize, push-image, rebalance, repair drift.
+func (e *Engine) ApplyPool(ctx context.Context, id string, spec PoolSpec) (*Pool, error) {
+	unlock, err := e.locks.lock(ctx, poolKey(id))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	rec, attachments, err := e.record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	env, err := e.resolve(ctx, spec, attachments.ids())
+	if err != nil {
+		return nil, err
+	}
+	if spec.Name != rec.Name {
+		if err := e.vc.RenameFolder(ctx, id, spec.Name); err != nil {
+			return nil, fmt.Errorf("renaming pool %s to %s: %w", rec.Name, spec.Name, err)
+		}
+	}
+	if err := e.converge(ctx, id, rec, spec, env, ""); err != nil {
+		return nil, err
+	}
+	return e.ReadPool(ctx, id)
+}
 
-func (g generation) of(c Clone) bool { return c.ImageID == g.image && c.PushToken == g.token }
+// converge brings pool id to spec. policy, when set, overrides spec.Rebalance for this run.
+func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec PoolSpec, env *placementEnv, policy string) error {
+	if policy == "" {
+		policy = spec.Rebalance
+	}
+	pattern, err := ParseNamingPattern(spec.NamingPattern)
+	if err != nil {
+		return inputError("naming_pattern", "Invalid naming pattern", "%s", err)
+	}
+	target := generation{spec.ImageID, spec.PushToken}
+	oldImage := rec.ImageID
+	current := generation{rec.ImageID, rec.PushToken}
+	// Record the declared pool first, with the push pending, so that an apply cut short
+	// leaves a record of what it was doing.
+	rec.Name, rec.ResourcePool, rec.Folder, rec.Datastores = spec.Name, spec.ResourcePool, spec.Folder, spec.Datastores
+	rec.Size, rec.NamingPattern, rec.Rebalance, rec.GuestInfo = spec.Size, spec.NamingPattern, spec.Rebalance, spec.GuestInfo
+	rec.BatchSize, rec.StopOnFirstError = spec.BatchSize, spec.StopOnFirstError
+	if rec.ImageID == "" {
+		rec.ImageID, rec.PushToken = spec.ImageID, spec.PushToken
+	} else if target != current {
+		rec.PendingImageID, rec.PendingPushToken = target.image, target.token
+	}
+	rec.Placement = env.hosts
+	if err := e.writeRecord(ctx, id, rec); err != nil {
+		return err
+	}
+
+	parents := map[placementKey]string{}
+	if spec.Size > 0 {
+		if parents, err = e.publishOnto(ctx, target.image, env.hosts); err != nil {
+			return err
+		}
+	}
+	pool, err := e.ReadPool(ctx, id)
+	if err != nil {
+		return err
+	}
+	plan := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
+	e.log.Info(ctx, "converging pool", map[string]any{
+		"pool": id, "remove": len(plan.Remove), "create_or_recreate": len(plan.Jobs), "moves": plan.Moves(),
+	})
+	if err := e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone"); err != nil {
+		return err
+	}
+	if err := e.runJobs(ctx, id, spec, target, parents, plan.Jobs); err != nil {
+		return err
+	}
+	rec.ImageID, rec.PushToken = target.image, target.token
+	rec.PendingImageID, rec.PendingPushToken = "", ""
+	if err := e.writeRecord(ctx, id, rec); err != nil {
+		return err
+	}
+	return e.collectGarbage(ctx, oldImage, target.image)
+}
 
 // cloneJob creates clone Name on Datastore/Host; OldID, when set, is the clone it replaces.
 type cloneJob struct {
@@ -103,191 +178,39 @@ func (p convergePlan) Moves() int {
 	return n
 }
 
-// planConverge decides which clones to remove, recreate and create, and where. Clones beyond
-// size go first (highest numbers); clones on unattached datastores always move; with
-// immediate, datastores above their balanced target give up their highest-numbered clones;
-// clones on another image are recreated; every clone created goes to the least-loaded datastore
+// planConverge decides which clones to remove, recreate and create, and where: resize first,
+// then push-image, then rebalance; every clone created goes to the least-loaded datastore
 // and host.
 func planConverge(clones []Clone, size int, pattern NamingPattern, target generation, env *placementEnv, policy string) convergePlan {
-	var plan convergePlan
-	attached := map[string]bool{}
-	for _, ds := range env.datastores {
-		attached[ds] = true
-	}
-	byIndex := map[int]Clone{}
-	for _, c := range clones {
-		if c.Index < 1 || c.Index > size {
-			plan.Remove = append(plan.Remove, c)
-			continue
-		}
-		byIndex[c.Index] = c
-	}
-	var stay, place []Clone // place: clones to (re)create, with Index; ID set when replacing
-	for i := 1; i <= size; i++ {
-		c, ok := byIndex[i]
-		switch {
-		case !ok:
-			place = append(place, Clone{Name: pattern.Name(i), Index: i})
-		case !target.of(c):
-			place = append(place, c)
-		case !attached[c.Datastore]:
-			place = append(place, c)
-		default:
-			stay = append(stay, c)
-		}
-	}
-	toPlacement := func(cs []Clone) []placement.Clone {
-		out := make([]placement.Clone, len(cs))
-		for i, c := range cs {
-			out[i] = placement.Clone{Name: c.Name, Index: c.Index, Datastore: c.Datastore, Host: c.Host}
-		}
-		return out
-	}
-	if policy == RebalanceImmediate {
-		targets := placement.Targets(size, env.datastores, placement.Counts(toPlacement(stay)))
-		byDS := map[string][]Clone{}
-		for _, c := range stay {
-			byDS[c.Datastore] = append(byDS[c.Datastore], c)
-		}
-		var kept []Clone
-		for _, ds := range sortedKeys(byDS) {
-			cs := byDS[ds]
-			sort.Slice(cs, func(i, j int) bool { return cs[i].Index < cs[j].Index })
-			over := len(cs) - targets[ds]
-			if over < 0 {
-				over = 0
-			}
-			kept = append(kept, cs[:len(cs)-over]...)
-			place = append(place, cs[len(cs)-over:]...)
-		}
-		stay = kept
-	}
-	sort.Slice(place, func(i, j int) bool { return place[i].Index < place[j].Index })
+	keep, remove := planResize(clones, size)
+	current, stale := planPush(keep, target)
+	stay, move := planRebalance(current, size, env, policy)
+	place := append(append(missingClones(keep, size, pattern), stale...), move...)
+	sortClones(place, false)
+
+	plan := convergePlan{Remove: remove}
 	dsPicks := placement.Spread(len(place), placement.Counts(toPlacement(stay)), env.datastores)
 	hosts := newHostLoad(stay)
 	for i, c := range place {
 		ds := dsPicks[i]
-		host := hosts.pick(ds, env.hosts[ds])
 		plan.Jobs = append(plan.Jobs, cloneJob{
-			Name: c.Name, Index: c.Index, OldID: c.ID, Datastore: ds, Host: host,
+			Name: c.Name, Index: c.Index, OldID: c.ID, Datastore: ds, Host: hosts.pick(ds, env.hosts[ds]),
 			Move: c.ID != "" && target.of(c),
 		})
 	}
-	sort.Slice(plan.Remove, func(i, j int) bool { return plan.Remove[i].Index > plan.Remove[j].Index })
 	return plan
 }
 
-// hostLoad counts clones per host and per (datastore, host), so that new clones use hosts
-// evenly overall and also within each datastore.
-type hostLoad struct {
-	total map[string]int
-	pair  map[placementKey]int
+func clonesAsVMs(cs []Clone) []VM {
+	out := make([]VM, len(cs))
+	for i, c := range cs {
+		out[i] = VM{ID: c.ID, Name: c.Name, PoweredOn: c.PoweredOn}
+	}
+	return out
 }
 
-func newHostLoad(clones []Clone) *hostLoad {
-	h := &hostLoad{total: map[string]int{}, pair: map[placementKey]int{}}
-	for _, c := range clones {
-		h.total[c.Host]++
-		h.pair[placementKey{c.Datastore, c.Host}]++
-	}
-	return h
-}
-
-// pick chooses the least-loaded host for a clone on ds, ties broken by that datastore's own
-// load on each host, then by ID; and counts the clone.
-func (h *hostLoad) pick(ds string, candidates []string) string {
-	best := ""
-	for _, c := range candidates {
-		if best == "" || h.total[c] < h.total[best] ||
-			(h.total[c] == h.total[best] && h.pair[placementKey{ds, c}] < h.pair[placementKey{ds, best}]) {
-			best = c
-		}
-	}
-	h.total[best]++
-	h.pair[placementKey{ds, best}]++
-	return best
-}
-
-// converge brings pool id to spec: publish the image onto its datastores and hosts, remove,
-// recreate and create clones, record the result, and collect internal VMs no pool needs.
-// policy, when set, overrides spec.Rebalance for this run.
-func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec PoolSpec, env *placementEnv, policy string) error {
-	if policy == "" {
-		policy = spec.Rebalance
-	}
-	target := generation{spec.ImageID, spec.PushToken}
-	oldImage := rec.ImageID
-	current := generation{rec.ImageID, rec.PushToken}
-	// Record the declared pool first, with the push pending, so that an apply cut short
-	// leaves a record of what it was doing.
-	rec.Name, rec.ResourcePool, rec.Folder, rec.Datastores = spec.Name, spec.ResourcePool, spec.Folder, spec.Datastores
-	rec.Size, rec.NamingPattern, rec.Rebalance, rec.GuestInfo = spec.Size, spec.NamingPattern, spec.Rebalance, spec.GuestInfo
-	rec.BatchSize, rec.StopOnFirstError = spec.BatchSize, spec.StopOnFirstError
-	if rec.ImageID == "" {
-		rec.ImageID, rec.PushToken = spec.ImageID, spec.PushToken
-	} else if target != current {
-		rec.PendingImageID, rec.PendingPushToken = target.image, target.token
-	}
-	rec.Placement = env.hosts
-	if err := e.writeRecord(ctx, id, rec); err != nil {
-		return fmt.Errorf("recording pool %s: %w", spec.Name, err)
-	}
-
-	parents := map[placementKey]string{}
-	if spec.Size > 0 {
-		var err error
-		if parents, err = e.publishOnto(ctx, target.image, env.hosts); err != nil {
-			return err
-		}
-	}
-	pool, err := e.ReadPool(ctx, id)
-	if err != nil {
-		return err
-	}
-	pattern, _ := ParseNamingPattern(spec.NamingPattern)
-	plan := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
-	e.log(ctx, "converging pool", map[string]any{
-		"pool": id, "remove": len(plan.Remove), "create_or_recreate": len(plan.Jobs), "moves": plan.Moves(),
-	})
-	if err := e.removeClones(ctx, plan.Remove); err != nil {
-		return err
-	}
-	if err := e.runJobs(ctx, id, spec, target, parents, plan.Jobs); err != nil {
-		return err
-	}
-	rec.ImageID, rec.PushToken = target.image, target.token
-	rec.PendingImageID, rec.PendingPushToken = "", ""
-	if err := e.writeRecord(ctx, id, rec); err != nil {
-		return fmt.Errorf("recording pool %s: %w", spec.Name, err)
-	}
-	return e.collectGarbage(ctx, oldImage, target.image)
-}
-
-func (e *Engine) removeClones(ctx context.Context, clones []Clone) error {
-	failures := &CloneFailures{Action: "remove", Failures: map[string]error{}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, c := range clones {
-		wg.Go(func() {
-			err := e.slot(ctx, func() error { return e.vc.RemoveVM(ctx, c.ID, c.PoweredOn) })
-			if err != nil {
-				mu.Lock()
-				failures.Failures[c.Name] = err
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(failures.Failures) > 0 {
-		return failures
-	}
-	return nil
-}
-
-// runJobs creates and recreates clones, as many at once as the engine's slots allow. A clone
-// being recreated is out of service from its removal until its replacement runs, so at most
-// batch_size recreations are in flight at once; creating a missing clone takes nothing out of
-// service and needs no batch place.
+// runJobs creates and recreates clones, as many at once as the engine's slots allow, with at
+// most batch_size recreations out of service at once (pushimage.go).
 func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, jobs []cloneJob) error {
 	if len(jobs) == 0 {
 		return nil
@@ -296,8 +219,8 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 	if batch < 1 {
 		batch = e.Concurrency()
 	}
-	window := make(chan struct{}, batch)
-	failures := &CloneFailures{Action: "create or recreate", Failures: map[string]error{}}
+	window := newServiceWindow(batch)
+	failures := &VMFailures{Action: "create or recreate", What: "clone", Failures: map[string]error{}}
 	var mu sync.Mutex
 	var stop atomic.Bool
 	var done atomic.Int64
@@ -311,18 +234,16 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 	for _, job := range jobs {
 		wg.Go(func() {
 			if job.OldID != "" {
-				select {
-				case window <- struct{}{}:
-				case <-ctx.Done():
+				if window.enter(ctx) != nil {
 					return
 				}
-				defer func() { <-window }()
+				defer window.leave()
 			}
 			if stop.Load() || ctx.Err() != nil {
 				return
 			}
-			err := e.cloneOne(ctx, poolID, spec, target, parents, job, extra)
-			if err != nil {
+			if err := e.cloneOne(ctx, poolID, spec, target, parents, job, extra); err != nil {
+				e.log.Error(ctx, "clone failed", map[string]any{"pool": poolID, "clone": job.Name, "error": err.Error()})
 				mu.Lock()
 				failures.Failures[job.Name] = err
 				mu.Unlock()
@@ -332,7 +253,7 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 				return
 			}
 			if n := done.Add(1); n%int64(step) == 0 || n == int64(total) {
-				e.log(ctx, fmt.Sprintf("created %d/%d clones", n, total), map[string]any{"pool": poolID, "done": n, "of": total})
+				e.log.Info(ctx, "clones created", map[string]any{"pool": poolID, "done": n, "of": total})
 			}
 		})
 	}
@@ -360,7 +281,7 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 	var id string
 	err := e.slot(ctx, func() error {
 		var err error
-		id, err = e.vc.InstantClone(ctx, vsphere.InstantCloneSpec{
+		id, err = e.vc.InstantClone(ctx, InstantCloneSpec{
 			Parent: parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
 			Host: job.Host, Pool: spec.ResourcePool, ExtraConfig: extra,
 		})
@@ -369,9 +290,12 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 	if err != nil {
 		return err
 	}
-	marks := map[string]string{vsphere.FieldImage: target.image}
+	marks := Marks{MarkImage: target.image}
 	if target.token != "" {
-		marks[vsphere.FieldPushToken] = target.token
+		marks[MarkPushToken] = target.token
 	}
-	return e.vc.SetFields(ctx, vsphere.VMRef(id), marks)
+	if err := e.vc.SetMarks(ctx, VMObject(id), marks); err != nil {
+		return fmt.Errorf("marking clone %s (%s): %w", job.Name, id, err)
+	}
+	return nil
 }

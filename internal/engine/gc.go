@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // collectGarbage removes the replicas and parents of the given images that no pool needs any
@@ -20,8 +18,8 @@ func (e *Engine) collectGarbage(ctx context.Context, imageIDs ...string) error {
 		return err
 	}
 	for _, vm := range internal.vms {
-		if role := vm.Fields[vsphere.FieldRole]; role == roleReplica || role == roleParent {
-			imageIDs = append(imageIDs, vm.Fields[vsphere.FieldImage])
+		if role := vm.Marks[MarkRole]; role == roleReplica || role == roleParent {
+			imageIDs = append(imageIDs, vm.Marks[MarkImage])
 		}
 	}
 	for _, imageID := range union(imageIDs, nil) {
@@ -33,40 +31,47 @@ func (e *Engine) collectGarbage(ctx context.Context, imageIDs ...string) error {
 }
 
 func (e *Engine) collectImage(ctx context.Context, imageID string) error {
-	unlock := e.locks.lock("image/" + imageID)
+	unlock, err := e.locks.lock(ctx, imageKey(imageID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	recs, err := e.poolRecords(ctx)
 	if err != nil {
 		return fmt.Errorf("collecting unused internal VMs of image %s: %w", imageID, err)
 	}
-	needed := map[string]bool{}
-	for _, rec := range recs {
-		for _, img := range []string{rec.ImageID, rec.PendingImageID} {
-			if img != imageID {
-				continue
-			}
-			for ds, hosts := range rec.Placement {
-				needed[replicaName(img, ds)] = true
-				for _, h := range hosts {
-					needed[parentName(img, ds, h)] = true
-				}
-			}
-		}
-	}
+	needed := neededInternal(recs, imageID)
 	internal, err := e.internalVMs(ctx)
 	if err != nil {
 		return err
 	}
-	var unused []vsphere.VM
-	for _, vm := range internal.vms {
-		role := vm.Fields[vsphere.FieldRole]
-		if vm.Fields[vsphere.FieldImage] == imageID && (role == roleReplica || role == roleParent) && !needed[vm.Name] {
+	var unused []VM
+	for _, vm := range internal.ofImage(imageID, roleReplica, roleParent) {
+		if !needed[vm.Name] {
 			unused = append(unused, vm)
 		}
 	}
 	if len(unused) == 0 {
 		return nil
 	}
-	e.log(ctx, "removing internal VMs no pool needs", map[string]any{"image": imageID, "count": len(unused)})
-	return e.destroyAll(ctx, unused, "unused internal VM")
+	e.log.Info(ctx, "removing internal VMs no pool needs", map[string]any{"image": imageID, "count": len(unused)})
+	return e.removeVMs(ctx, unused, "unused internal VM")
+}
+
+// neededInternal names the replicas and parents of an image that some pool's record places
+// clones on, for the pool's current image or the one it is being pushed to.
+func neededInternal(recs map[string]*poolRecord, imageID string) map[string]bool {
+	needed := map[string]bool{}
+	for _, rec := range recs {
+		if rec.ImageID != imageID && rec.PendingImageID != imageID {
+			continue
+		}
+		for ds, hosts := range rec.Placement {
+			needed[replicaName(imageID, ds)] = true
+			for _, h := range hosts {
+				needed[parentName(imageID, ds, h)] = true
+			}
+		}
+	}
+	return needed
 }

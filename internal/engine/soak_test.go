@@ -133,11 +133,11 @@ func (f *fixture) checkInternalNeeded(t *testing.T, image string) {
 		t.Fatal(err)
 	}
 	for _, vm := range vms {
-		role := vm.Fields[vsphere.FieldRole]
+		role := vm.Marks[engine.MarkRole]
 		if role != "replica" && role != "parent" {
 			continue
 		}
-		if vm.Fields[vsphere.FieldImage] != image || !slices.Contains(p.AllDatastores, vm.Datastores[0]) {
+		if vm.Marks[engine.MarkImage] != image || !slices.Contains(p.AllDatastores, vm.Datastores[0]) {
 			t.Fatalf("internal VM %s is needed by no pool (pool on %s over %v)", vm.Name, image, p.AllDatastores)
 		}
 	}

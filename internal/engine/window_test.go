@@ -7,13 +7,12 @@ import (
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // outOfService counts clones between the start of their removal and the end of the instant
 // clone that replaces them, and remembers the most at once.
 type outOfService struct {
-	*vsphere.Client
+	engine.Port
 	mu      sync.Mutex
 	byName  map[string]bool   // clone names out of service
 	names   map[string]string // old VM ID → clone name
@@ -29,11 +28,11 @@ func (o *outOfService) RemoveVM(ctx context.Context, id string, poweredOn bool) 
 		o.worst = max(o.worst, o.current)
 	}
 	o.mu.Unlock()
-	return o.Client.RemoveVM(ctx, id, poweredOn)
+	return o.Port.RemoveVM(ctx, id, poweredOn)
 }
 
-func (o *outOfService) InstantClone(ctx context.Context, s vsphere.InstantCloneSpec) (string, error) {
-	id, err := o.Client.InstantClone(ctx, s)
+func (o *outOfService) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (string, error) {
+	id, err := o.Port.InstantClone(ctx, s)
 	o.mu.Lock()
 	if o.byName[s.Name] {
 		delete(o.byName, s.Name)
@@ -54,7 +53,7 @@ func TestPushWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := f.pool(t, "w", a, 24, f.datastores(2))
-	o := &outOfService{Client: f.client, byName: map[string]bool{}, names: map[string]string{}}
+	o := &outOfService{Port: f.client, byName: map[string]bool{}, names: map[string]string{}}
 	for _, c := range pool.Clones {
 		o.names[c.ID] = c.Name
 	}

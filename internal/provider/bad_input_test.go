@@ -11,9 +11,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/vmware/govmomi/object"
 
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/acctest"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // badCase is one bad value: the configuration and the diagnostic it must give.
@@ -29,7 +29,7 @@ func TestAccBadInput(t *testing.T) {
 	acctest.PreCheck(t)
 	env := acctest.NewEnv(t, vcsim.Options{Clusters: 2})
 	ctx := context.Background()
-	noSnap, err := env.Client.CloneVM(ctx, vsphere.CloneSpec{Source: env.Inv.Golden.Ref.Value, Folder: env.Inv.VMFolder.Ref.Value, Name: "no-snapshots"})
+	noSnap, err := env.Client.CloneVM(ctx, engine.CloneSpec{Source: env.Inv.Golden.Ref.Value, Folder: env.Inv.VMFolder.Ref.Value, Name: "no-snapshots"})
 	if err != nil {
 		t.Fatal(err)
 	}

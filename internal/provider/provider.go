@@ -113,6 +113,7 @@ func (p *instantCloneProvider) Configure(ctx context.Context, req provider.Confi
 		Password:   stringOr(cfg.Password, "VSPHERE_PASSWORD"),
 		CAFile:     stringOr(cfg.CAFile, "VSPHERE_CA_FILE"),
 		Datacenter: stringOr(cfg.Datacenter, "VSPHERE_DATACENTER"),
+		Log:        tfLogger{},
 	}
 	if conn.Password != "" {
 		ctx = tflog.MaskMessageStrings(ctx, conn.Password)
@@ -159,9 +160,7 @@ func (p *instantCloneProvider) Configure(ctx context.Context, req provider.Confi
 	track(client)
 	data := &providerData{
 		client: client,
-		engine: engine.New(client, concurrency, func(ctx context.Context, msg string, fields map[string]any) {
-			tflog.Info(ctx, msg, fields)
-		}),
+		engine: engine.New(client, concurrency, tfLogger{}),
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data

@@ -17,7 +17,6 @@ import (
 	"github.com/instantclone/terraform-provider-instantclone/internal/acctest"
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 func imageConfig(env *acctest.Env, name, snapshot string) string {
@@ -59,8 +58,8 @@ func checkTemplates(t *testing.T, env *acctest.Env, want int) resource.TestCheck
 			id := rs.Primary.ID
 			found := false
 			for _, vm := range templates {
-				if vm.Name == "cp-template-"+id && folders[vm.Parent] == engine.TemplateFolder &&
-					vm.Fields[vsphere.FieldImage] == id && vm.Fields[vsphere.FieldRole] == "template" {
+				if vm.Name == "cp-template-"+id && folders[vm.Folder] == engine.TemplateFolder &&
+					vm.Marks[engine.MarkImage] == id && vm.Marks[engine.MarkRole] == "template" {
 					found = vm.ID == rs.Primary.Attributes["template_vm_id"]
 				}
 			}

@@ -212,7 +212,7 @@ func TestAccPoolDatastore_drift(t *testing.T) {
 				// Another team attaches a datastore behind this configuration's back with
 				// on_provision: this pool is immediate, so the uneven spread is drift.
 				PreConfig: func() {
-					folders, err := env.Client.AllFolders(context.Background())
+					folders, err := env.Client.Folders(context.Background())
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -19,7 +19,6 @@ import (
 	"github.com/instantclone/terraform-provider-instantclone/internal/acctest"
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // twoImages is a provider block and images "a" (snapshot base) and "b" (snapshot patched).
@@ -42,7 +41,7 @@ resource "instantclone_image" "b" {
 func imagesOf(t *testing.T, env *acctest.Env, folder string) map[string]string {
 	out := map[string]string{}
 	for name, vm := range readInventory(t, env, folder).clones {
-		out[name] = vm.Fields[vsphere.FieldImage]
+		out[name] = vm.Marks[engine.MarkImage]
 	}
 	return out
 }
@@ -219,7 +218,7 @@ func TestAccPool_pushFailureResumes(t *testing.T) {
 				PreConfig: func() {
 					for name, vm := range readInventory(t, env, "half").clones {
 						idsAfterFailure[name] = vm.ID
-						imagesAfterFailure[name] = vm.Fields[vsphere.FieldImage]
+						imagesAfterFailure[name] = vm.Marks[engine.MarkImage]
 					}
 				},
 				Config: pool("b"),
@@ -329,7 +328,7 @@ func TestAccImage_deleteRefusedWhileInUse(t *testing.T) {
 			{
 				// Once the other pool is gone the image deletes.
 				PreConfig: func() {
-					folders, err := env.Client.AllFolders(context.Background())
+					folders, err := env.Client.Folders(context.Background())
 					if err != nil {
 						t.Fatal(err)
 					}

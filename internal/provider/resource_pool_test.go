@@ -17,7 +17,6 @@ import (
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/placement"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // poolArgs describes one instantclone_pool in a test configuration.
@@ -88,13 +87,13 @@ func poolConfig(env *acctest.Env, pools ...poolArgs) string {
 
 // inventory is what the simulator holds, by role.
 type inventory struct {
-	clones   map[string]vsphere.VM // by name, in the named pool folder
-	replicas []vsphere.VM
-	parents  []vsphere.VM
+	clones   map[string]engine.VM // by name, in the named pool folder
+	replicas []engine.VM
+	parents  []engine.VM
 }
 
 func readInventory(t *testing.T, env *acctest.Env, poolFolder string) inventory {
-	inv := inventory{clones: map[string]vsphere.VM{}}
+	inv := inventory{clones: map[string]engine.VM{}}
 	for _, vm := range env.VMsInFolder(t, poolFolder) {
 		inv.clones[vm.Name] = vm
 	}
@@ -103,8 +102,8 @@ func readInventory(t *testing.T, env *acctest.Env, poolFolder string) inventory 
 	return inv
 }
 
-func cloneList(inv inventory) []vsphere.VM {
-	out := make([]vsphere.VM, 0, len(inv.clones))
+func cloneList(inv inventory) []engine.VM {
+	out := make([]engine.VM, 0, len(inv.clones))
 	for _, vm := range inv.clones {
 		out = append(out, vm)
 	}
@@ -171,8 +170,8 @@ func expectInternal(t *testing.T, env *acctest.Env, datastores []string) resourc
 		replicaDS := map[string]int{}
 		for _, vm := range inv.replicas {
 			replicaDS[vm.Datastores[0]]++
-			if vm.Fields[vsphere.FieldRole] != "replica" {
-				return fmt.Errorf("replica %s not marked as one: %v", vm.Name, vm.Fields)
+			if vm.Marks[engine.MarkRole] != "replica" {
+				return fmt.Errorf("replica %s not marked as one: %v", vm.Name, vm.Marks)
 			}
 		}
 		if len(inv.replicas) != len(datastores) {

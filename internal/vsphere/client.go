@@ -22,6 +22,8 @@ import (
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 )
 
 // Config is how to reach vCenter.
@@ -34,6 +36,8 @@ type Config struct {
 	Datacenter string // name or path; optional when there is exactly one
 	// KeepAlive is how often an idle session is refreshed; 0 means 5 minutes.
 	KeepAlive time.Duration
+	// Log receives Debug lines for vCenter calls and task progress; nil discards them.
+	Log engine.Logger
 }
 
 // Client is a logged-in vCenter session bound to one datacenter.
@@ -46,9 +50,7 @@ type Client struct {
 	vmFolder   types.ManagedObjectReference
 	fields     *customFields
 	calls      atomic.Int64
-
-	folderMu sync.Mutex
-	folders  map[string]string // ClonePrep folder name → folder ID
+	log        engine.Logger
 }
 
 // ServerURL turns what users write for vsphere_server into the SDK URL.
@@ -88,9 +90,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("reading CA file %s: %w", cfg.CAFile, err)
 		}
 	}
-	c := &Client{
-		user:    url.UserPassword(cfg.User, cfg.Password),
-		folders: map[string]string{},
+	c := &Client{user: url.UserPassword(cfg.User, cfg.Password), log: cfg.Log}
+	if c.log == nil {
+		c.log = engine.Discard
 	}
 	counted := &countingTransport{next: sc, calls: &c.calls}
 	vc, err := vim25.NewClient(ctx, counted)
@@ -220,7 +222,9 @@ func (t *reloginTransport) RoundTrip(ctx context.Context, req, res soap.HasFault
 		t.generation.Add(1)
 	}
 	t.mu.Unlock()
-	// The retry decodes into the same response body: empty it first.
+	// The retry decodes into the same response body, and a decode leaves the fields the new
+	// answer lacks as they were (the first answer's fault among them): empty it first.
+	// govmomi's own retrying round tripper (vim25.Retry) does not, so it cannot serve here.
 	if v := reflect.ValueOf(res); v.Kind() == reflect.Pointer && !v.IsNil() {
 		v.Elem().Set(reflect.Zero(v.Elem().Type()))
 	}

@@ -10,20 +10,15 @@ import (
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 )
 
-// ErrNotFound is returned (wrapped) when an object does not exist in vCenter.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is the engine's: errors for objects that do not exist wrap it.
+var ErrNotFound = engine.ErrNotFound
 
 // NotFoundError names the object that was looked for.
-type NotFoundError struct {
-	Kind, Name string
-}
-
-func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.Name) }
-
-// Unwrap lets errors.Is(err, ErrNotFound) match.
-func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+type NotFoundError = engine.NotFoundError
 
 func notFound(kind, name string) error { return &NotFoundError{Kind: kind, Name: name} }
 

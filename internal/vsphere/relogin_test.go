@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmware/govmomi/session"
 
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
@@ -44,14 +45,14 @@ func sessions(t *testing.T) (srv *vcsim.Server, c *vsphere.Client, end func()) {
 func TestReloginAfterSessionEnds(t *testing.T) {
 	srv, c, endSession := sessions(t)
 	ctx := context.Background()
-	golden := vsphere.VMRef(srv.Inventory().Golden.Ref.Value)
+	golden := engine.VMObject(srv.Inventory().Golden.Ref.Value)
 	for round := 0; round < 3; round++ {
 		endSession()
 		var wg sync.WaitGroup
 		errs := make(chan error, 10)
 		for i := 0; i < 10; i++ {
 			wg.Go(func() {
-				errs <- c.SetFields(ctx, golden, map[string]string{vsphere.FieldState: "x"})
+				errs <- c.SetMarks(ctx, golden, engine.Marks{engine.MarkState: "x"})
 			})
 		}
 		wg.Wait()

@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/fault"
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/task"
+	"github.com/vmware/govmomi/vim25/progress"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 )
 
-// waitTask waits for a task through a property collector of its own, created and destroyed
-// here: many tasks can be waited on at once without sharing the session's default collector
-// (whose WaitForUpdatesEx hands each update to one waiter only).
+// waitTask waits for a task with govmomi's Task.WaitForResult, which makes a property
+// collector of its own per wait: many tasks can be waited on at once without sharing the
+// session's default collector (whose WaitForUpdatesEx hands each update to one waiter only).
 func (c *Client) waitTask(ctx context.Context, t types.ManagedObjectReference) (types.AnyType, error) {
 	for attempt := 0; ; attempt++ {
 		res, err := c.waitTaskOnce(ctx, t)
@@ -42,40 +43,36 @@ func sessionLost(err error) bool {
 }
 
 func (c *Client) waitTaskOnce(ctx context.Context, t types.ManagedObjectReference) (types.AnyType, error) {
-	var info *types.TaskInfo
-	filter := new(property.WaitFilter).Add(t, t.Type, []string{"info"})
-	err := property.WaitForUpdates(ctx, property.DefaultCollector(c.vim), filter, func(updates []types.ObjectUpdate) bool {
-		for _, u := range updates {
-			for _, ch := range u.ChangeSet {
-				ti, ok := ch.Val.(types.TaskInfo)
-				if !ok {
-					continue
-				}
-				switch ti.State {
-				case types.TaskInfoStateSuccess, types.TaskInfoStateError:
-					info = &ti
-					return true
-				}
-			}
-		}
-		return false
-	})
+	info, err := object.NewTask(c.vim, t).WaitForResult(ctx, c.progress(ctx, t))
 	if err != nil {
 		return nil, err
 	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if info == nil {
-		return nil, fmt.Errorf("task %s ended without a result", t.Value)
-	}
-	if info.State == types.TaskInfoStateError {
-		if info.Error == nil {
-			return nil, errors.New("task failed without a reason")
-		}
-		return nil, task.Error{LocalizedMethodFault: info.Error, Description: info.Description}
-	}
 	return info.Result, nil
+}
+
+// progress reports a task's completion through the log at Debug, as vCenter updates it.
+func (c *Client) progress(ctx context.Context, t types.ManagedObjectReference) progress.Sinker {
+	return progressLog(func(percent float32) {
+		c.log.Debug(ctx, "vCenter task progress", map[string]any{"task": t.Value, "percent": percent})
+	})
+}
+
+// progressLog is a progress.Sinker that hands each new percentage to a function. The waiter
+// closes the channel when the task ends, which ends the goroutine.
+type progressLog func(percent float32)
+
+func (p progressLog) Sink() chan<- progress.Report {
+	ch := make(chan progress.Report)
+	go func() {
+		last := float32(-1)
+		for r := range ch {
+			if pc := r.Percentage(); pc != last {
+				last = pc
+				p(pc)
+			}
+		}
+	}()
+	return ch
 }
 
 // retry runs f again, with backoff, while it fails with a transient fault; at most 4 tries.
@@ -140,20 +137,8 @@ func outliving(ctx context.Context, grace time.Duration) (context.Context, func(
 	return out, func() { stopAfter(); cancel() }
 }
 
-// CloneSpec says where a full clone lands.
-type CloneSpec struct {
-	Source     string // VM ID
-	SnapshotID string // optional: clone from this snapshot
-	Folder     string // folder ID
-	Name       string
-	Datastore  string
-	Host       string
-	Pool       string // resource pool ID
-	PowerOn    bool
-}
-
 // CloneVM makes a full clone and returns the new VM's ID.
-func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
+func (c *Client) CloneVM(ctx context.Context, s engine.CloneSpec) (string, error) {
 	spec := types.VirtualMachineCloneSpec{PowerOn: s.PowerOn}
 	if s.SnapshotID != "" {
 		snap := ref("VirtualMachineSnapshot", s.SnapshotID)
@@ -183,19 +168,8 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	return resultID(res)
 }
 
-// InstantCloneSpec says where an instant clone lands and what extraConfig it gets.
-type InstantCloneSpec struct {
-	Parent      string // running parent VM ID
-	Name        string
-	Folder      string
-	Datastore   string
-	Host        string
-	Pool        string
-	ExtraConfig map[string]string
-}
-
 // InstantClone forks a running parent VM and returns the child's ID.
-func (c *Client) InstantClone(ctx context.Context, s InstantCloneSpec) (string, error) {
+func (c *Client) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (string, error) {
 	folder, ds, host, pool := FolderRef(s.Folder), DatastoreRef(s.Datastore), HostRef(s.Host), PoolRef(s.Pool)
 	spec := types.VirtualMachineInstantCloneSpec{
 		Name: s.Name,
@@ -283,15 +257,6 @@ func (c *Client) RelocateVM(ctx context.Context, id, datastore string) error {
 	return nil
 }
 
-// DeleteFolder removes an empty folder; one already gone is fine.
-func (c *Client) DeleteFolder(ctx context.Context, id string) error {
-	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.folder(id).Destroy(ctx) })
-	if err != nil && !IsNotFound(err) {
-		return wrap(err, "deleting folder %s", id)
-	}
-	return nil
-}
-
 func resultID(res types.AnyType) (string, error) {
 	r, ok := res.(types.ManagedObjectReference)
 	if !ok {
@@ -346,10 +311,6 @@ func splitID(id string) (string, int) {
 	return id[:i], n
 }
 
-func asNotFound(err error, target **find.NotFoundError) bool { return errors.As(err, target) }
-
 func (c *Client) vm(id string) *object.VirtualMachine {
 	return object.NewVirtualMachine(c.vim, VMRef(id))
 }
-
-func (c *Client) folder(id string) *object.Folder { return object.NewFolder(c.vim, FolderRef(id)) }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
@@ -33,7 +34,7 @@ func run() error {
 		return err
 	}
 	defer func() { _ = c.Logout(context.WithoutCancel(ctx)) }()
-	folders, err := c.AllFolders(ctx)
+	folders, err := c.Folders(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,9 +54,9 @@ func run() error {
 		}
 		return strings.Join(append([]string{c.DatacenterPath(), "vm"}, parts...), "/")
 	}
-	byFolder := map[string][]vsphere.VM{}
+	byFolder := map[string][]engine.VM{}
 	for _, vm := range vms {
-		byFolder[vm.Parent] = append(byFolder[vm.Parent], vm)
+		byFolder[vm.Folder] = append(byFolder[vm.Folder], vm)
 	}
 	keys := make([]string, 0, len(byFolder))
 	for id := range byFolder {

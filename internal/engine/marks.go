@@ -1,0 +1,29 @@
+package engine
+
+// Marks are what the engine writes on the VMs and folders it owns (custom attributes in
+// vCenter, readable in the same retrieve as the rest of the object, so ownership costs no
+// extra reads). They are how a refresh, an import or another run finds what the provider
+// made: nothing is leaked that the marks do not lead back to.
+type Marks map[string]string
+
+// The marks.
+const (
+	MarkRole        = "instantclone.role"        // template | replica | parent | pool
+	MarkImage       = "instantclone.image"       // the image an internal VM or clone belongs to
+	MarkSpec        = "instantclone.spec"        // JSON: an image on its internal VMs, a pool on its folder
+	MarkAttachments = "instantclone.attachments" // datastores attached to a pool from outside its own resource
+	MarkPushToken   = "instantclone.push-token"  // the push_image_token a clone was (re)created under
+	MarkState       = "instantclone.state"       // "ready" once an internal VM is complete
+)
+
+// MarkNames lists every mark, for the port to define in vCenter.
+var MarkNames = []string{MarkRole, MarkImage, MarkSpec, MarkAttachments, MarkPushToken, MarkState}
+
+// Roles of the objects the engine marks.
+const (
+	roleTemplate = "template"
+	roleReplica  = "replica"
+	roleParent   = "parent"
+	rolePool     = "pool"
+	stateReady   = "ready"
+)

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ReadPool observes a pool: its folder, clones and the internal VMs it forks from, in one
+// property-collector retrieve whatever the pool's size.
+func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
+	folders, fs, vms, err := e.readWithClonePrep(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// The ClonePrep folders were looked up again, so the missing one is the pool's.
+		return nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading pool %s: %w", id, err)
+	}
+	var self *Folder
+	for i := range fs {
+		if fs[i].ID == id {
+			self = &fs[i]
+		}
+	}
+	if self == nil {
+		return nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+	}
+	rec, err := decodeRecord(self)
+	if err != nil {
+		return nil, err
+	}
+	internal := &internalSet{folders: folders}
+	var own []VM
+	for _, vm := range vms {
+		if vm.Folder == id {
+			own = append(own, vm)
+		} else {
+			internal.vms = append(internal.vms, vm)
+		}
+	}
+	return observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal), nil
+}
+
+// observe builds the pool view and its drift from what vCenter holds.
+func observe(id string, rec *poolRecord, attachments []string, vms []VM, internal *internalSet) *Pool {
+	p := &Pool{
+		ID: id, Spec: rec.PoolSpec, CurrentImageID: rec.ImageID, PendingImageID: rec.PendingImageID,
+		Attachments: attachments, AllDatastores: union(rec.Datastores, attachments),
+	}
+	pattern, perr := ParseNamingPattern(rec.NamingPattern)
+	for _, vm := range vms {
+		c := Clone{Name: vm.Name, ID: vm.ID, Host: vm.Host, ImageID: vm.Marks[MarkImage],
+			PushToken: vm.Marks[MarkPushToken], PoweredOn: vm.PoweredOn}
+		if len(vm.Datastores) > 0 {
+			ds := append([]string{}, vm.Datastores...)
+			sort.Strings(ds)
+			c.Datastore = ds[0]
+		}
+		if perr == nil {
+			c.Index, _ = pattern.Index(vm.Name)
+		}
+		p.Clones = append(p.Clones, c)
+	}
+	sort.Slice(p.Clones, func(i, j int) bool {
+		if p.Clones[i].Index != p.Clones[j].Index {
+			return p.Clones[i].Index < p.Clones[j].Index
+		}
+		return p.Clones[i].Name < p.Clones[j].Name
+	})
+	p.Drift = drift(rec, p, internal)
+	if perr != nil {
+		p.Drift = append(p.Drift, fmt.Sprintf("the pool's recorded naming pattern is unreadable (%s): its clones cannot be numbered", perr))
+	}
+	return p
+}
+
+// drift lists, in words, every way the pool differs from its record.
+func drift(rec *poolRecord, p *Pool, internal *internalSet) []string {
+	var out []string
+	attached := map[string]bool{}
+	for _, ds := range p.AllDatastores {
+		attached[ds] = true
+	}
+	present := map[int]bool{}
+	var extra, stray, stale []string
+	for _, c := range p.Clones {
+		switch {
+		case c.Index == 0 || c.Index > rec.Size:
+			extra = append(extra, c.Name)
+			continue
+		case !attached[c.Datastore]:
+			stray = append(stray, fmt.Sprintf("%s (%s) is on %s", c.Name, c.ID, c.Datastore))
+		}
+		present[c.Index] = true
+		if c.ImageID != rec.ImageID || c.PushToken != rec.PushToken {
+			stale = append(stale, c.Name)
+		}
+	}
+	if pattern, err := ParseNamingPattern(rec.NamingPattern); err == nil {
+		var missing []string
+		for i := 1; i <= rec.Size; i++ {
+			if !present[i] {
+				missing = append(missing, pattern.Name(i))
+			}
+		}
+		if len(missing) > 0 {
+			out = append(out, fmt.Sprintf("%d clone(s) missing: %s", len(missing), abbreviate(missing)))
+		}
+	}
+	if len(extra) > 0 {
+		out = append(out, fmt.Sprintf("%d clone(s) beyond size %d or not named by the pattern: %s", len(extra), rec.Size, abbreviate(extra)))
+	}
+	if len(stray) > 0 {
+		out = append(out, fmt.Sprintf("%d clone(s) on a datastore not attached to the pool: %s", len(stray), abbreviate(stray)))
+	}
+	if rec.PendingImageID != "" {
+		out = append(out, fmt.Sprintf("push-image to %s unfinished: %d of %d clone(s) not yet recreated", rec.PendingImageID, len(stale), len(p.Clones)))
+	} else if len(stale) > 0 {
+		out = append(out, fmt.Sprintf("%d clone(s) not on image %s: %s", len(stale), rec.ImageID, abbreviate(stale)))
+	}
+	if rec.Rebalance == RebalanceImmediate && len(stray) == 0 && unbalanced(p) {
+		out = append(out, "clones are unbalanced across datastores: "+formatCounts(p.Distribution(), p.AllDatastores))
+	}
+	out = append(out, missingInternal(rec, internal)...)
+	return out
+}
+
+func unbalanced(p *Pool) bool {
+	if len(p.AllDatastores) == 0 {
+		return false
+	}
+	counts := p.Distribution()
+	lo, hi := -1, -1
+	for _, ds := range p.AllDatastores {
+		n := counts[ds]
+		if lo < 0 || n < lo {
+			lo = n
+		}
+		if n > hi {
+			hi = n
+		}
+	}
+	return hi-lo > 1
+}
+
+func missingInternal(rec *poolRecord, internal *internalSet) []string {
+	if rec.Size == 0 || internal == nil {
+		return nil
+	}
+	var out []string
+	for _, ds := range sortedKeys(rec.Placement) {
+		if internal.replica(rec.ImageID, ds) == nil {
+			out = append(out, fmt.Sprintf("internal VM %s is missing", replicaName(rec.ImageID, ds)))
+		}
+		for _, h := range rec.Placement[ds] {
+			if p := internal.parent(rec.ImageID, ds, h); p == nil {
+				out = append(out, fmt.Sprintf("internal VM %s is missing", parentName(rec.ImageID, ds, h)))
+			} else if !p.PoweredOn {
+				out = append(out, fmt.Sprintf("internal VM %s is powered off", p.Name))
+			}
+		}
+	}
+	return out
+}
+
+func formatCounts(counts map[string]int, datastores []string) string {
+	parts := make([]string, 0, len(datastores))
+	for _, ds := range datastores {
+		parts = append(parts, fmt.Sprintf("%s=%d", ds, counts[ds]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func abbreviate(items []string) string {
+	if len(items) <= 5 {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:5], ", ") + fmt.Sprintf(" and %d more", len(items)-5)
+}

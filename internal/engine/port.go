@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Port is everything the engine asks of vCenter, in the engine's own terms: objects are
+// named by their managed object IDs ("vm-44", "group-v12", "datastore-12", "host-21"), and
+// every error that means "no such object" wraps ErrNotFound. internal/vsphere implements it
+// on govmomi; internal/engine/fake implements it in memory for the engine's unit tests.
+type Port interface {
+	// Contents reads, in one round trip, the given folders and the VMs and folders directly
+	// in them. A folder that does not exist fails the whole read with ErrNotFound.
+	Contents(ctx context.Context, folderIDs ...string) ([]Folder, []VM, error)
+	// Folders reads every VM folder of the datacenter with its marks, in a constant number
+	// of round trips whatever the inventory's size.
+	Folders(ctx context.Context) ([]Folder, error)
+	// Folder reads one folder.
+	Folder(ctx context.Context, id string) (*Folder, error)
+	// FindFolder resolves a VM folder by inventory path, absolute ("/DC0/vm/pools") or
+	// relative to the datacenter's VM folder ("pools"; "" is the VM folder itself). The
+	// folder's Path is set to the absolute path; a NotFoundError names it too.
+	FindFolder(ctx context.Context, path string) (*Folder, error)
+	// CreateFolder returns parent's child folder called name, creating it if missing; parent
+	// "" is the datacenter's VM folder. Two callers racing end up with the same folder.
+	CreateFolder(ctx context.Context, parentID, name string) (string, error)
+	RenameFolder(ctx context.Context, id, name string) error
+	// DeleteFolder removes an empty folder; one already gone is fine.
+	DeleteFolder(ctx context.Context, id string) error
+
+	// SourceVM finds the VM an image is published from, by inventory path or ID, and reads
+	// its snapshots.
+	SourceVM(ctx context.Context, ref string) (*SourceVM, error)
+	// Environment reads what placement needs: the hosts that run a resource pool's VMs and,
+	// for each datastore, the hosts that mount it.
+	Environment(ctx context.Context, resourcePoolID string, datastoreIDs []string) (*Environment, error)
+
+	// CloneVM makes a full clone and returns its ID.
+	CloneVM(ctx context.Context, s CloneSpec) (string, error)
+	// InstantClone forks a running parent and returns the child's ID.
+	InstantClone(ctx context.Context, s InstantCloneSpec) (string, error)
+	// PowerOn powers a VM on; one already on is fine.
+	PowerOn(ctx context.Context, vmID string) error
+	// RemoveVM deletes a VM, powering it off first when poweredOn (or when it turns out to
+	// be running); one already gone is fine.
+	RemoveVM(ctx context.Context, vmID string, poweredOn bool) error
+	MoveIntoFolder(ctx context.Context, folderID string, vmIDs ...string) error
+	// SetMarks writes marks on a VM or folder; an empty value clears one.
+	SetMarks(ctx context.Context, obj Object, marks Marks) error
+}
+
+// VM is a virtual machine as the engine sees it.
+type VM struct {
+	ID         string
+	Name       string
+	Folder     string   // the folder it is in
+	Datastores []string // every datastore it uses
+	Host       string
+	PoweredOn  bool
+	Marks      Marks
+}
+
+// Folder is a VM folder.
+type Folder struct {
+	ID     string
+	Name   string
+	Parent string
+	Path   string // absolute inventory path; set by FindFolder only
+	Marks  Marks
+}
+
+// ObjectKind is the kind of object marks are written on.
+type ObjectKind string
+
+// The kinds of object the engine marks.
+const (
+	KindVM     ObjectKind = "vm"
+	KindFolder ObjectKind = "folder"
+)
+
+// Object names a VM or folder.
+type Object struct {
+	Kind ObjectKind
+	ID   string
+}
+
+// VMObject and FolderObject name the objects marks go on.
+func VMObject(id string) Object     { return Object{KindVM, id} }
+func FolderObject(id string) Object { return Object{KindFolder, id} }
+
+// Snapshot is one snapshot of a source VM.
+type Snapshot struct {
+	ID, Name string
+}
+
+// SourceVM is a VM an image can be published from.
+type SourceVM struct {
+	ID        string
+	Name      string
+	Current   *Snapshot
+	Snapshots []Snapshot
+}
+
+// Environment is where a pool's VMs may run.
+type Environment struct {
+	// Hosts run the resource pool's VMs, sorted by ID.
+	Hosts []string
+	// Mounts lists, for each datastore asked about, the hosts that mount it.
+	Mounts map[string][]string
+}
+
+// CloneSpec says where a full clone lands.
+type CloneSpec struct {
+	Source     string // VM ID
+	SnapshotID string // optional: clone from this snapshot
+	Folder     string
+	Name       string
+	Datastore  string
+	Host       string
+	Pool       string // resource pool ID
+	PowerOn    bool
+}
+
+// InstantCloneSpec says where an instant clone lands and what extraConfig it gets.
+type InstantCloneSpec struct {
+	Parent      string // running parent VM ID
+	Name        string
+	Folder      string
+	Datastore   string
+	Host        string
+	Pool        string
+	ExtraConfig map[string]string
+}
+
+// ErrNotFound means an object does not exist in vCenter; errors that say so wrap it.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError names the object that was looked for.
+type NotFoundError struct {
+	Kind, Name string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.Name) }
+
+// Unwrap lets errors.Is(err, ErrNotFound) match.
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
