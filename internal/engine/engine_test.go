@@ -62,31 +62,3 @@ func (f *fixture) image(t *testing.T) string {
 	}
 	return img.ID
 }
-
-// TestReadPoolRoundTrips: one Read costs the same number of vCenter calls for a 10-clone and a
-// 200-clone pool (a property-collector retrieve, never a call per VM).
-func TestReadPoolRoundTrips(t *testing.T) {
-	f := newFixture(t, vcsim.Options{})
-	img := f.image(t)
-	small := f.pool(t, "small", img, 10, f.datastores(4))
-	large := f.pool(t, "large", img, 200, f.datastores(4))
-	calls := func(id string) int64 {
-		before := f.client.Calls()
-		p, err := f.engine.ReadPool(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p.Drift) > 0 {
-			t.Fatalf("pool %s drifted right after create: %v", p.Spec.Name, p.Drift)
-		}
-		return f.client.Calls() - before
-	}
-	cs, cl := calls(small.ID), calls(large.ID)
-	t.Logf("vCenter calls for one read: 10 clones %d, 200 clones %d", cs, cl)
-	if cs != cl {
-		t.Fatalf("a read of 10 clones took %d calls, of 200 clones %d: reads must not grow with the pool", cs, cl)
-	}
-	if cs > 2 {
-		t.Fatalf("a read took %d calls; want at most 2", cs)
-	}
-}

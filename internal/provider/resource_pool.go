@@ -431,7 +431,10 @@ func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		addEngineError(&resp.Diagnostics, "updating pool "+spec.Name, err)
 		// Record what the pool looks like now (which clones run which image), so that state
 		// and the next plan show the unfinished work.
-		if now, rerr := r.data.engine.ReadPool(context.WithoutCancel(ctx), state.ID.ValueString()); rerr == nil {
+		// It runs even when the update was interrupted or timed out, within a bound of its own.
+		readCtx, cancelRead := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancelRead()
+		if now, rerr := r.data.engine.ReadPool(readCtx, state.ID.ValueString()); rerr == nil {
 			setPoolState(ctx, &resp.State, &resp.Diagnostics, now, plan)
 		} else {
 			resp.State.Raw = req.State.Raw

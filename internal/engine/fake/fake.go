@@ -1,0 +1,540 @@
+// Package fake is an in-memory vCenter behind the engine's port, for the engine's unit tests:
+// fast, deterministic, and able to fail any call on demand. It keeps vCenter's rules that the
+// engine relies on (names unique per folder, instant clones only of running sources and on
+// their source's host, not-found errors for missing objects), and nothing more; the
+// simulator-backed tests cover the real API.
+package fake
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
+)
+
+// The fixed inventory every fake starts with.
+const (
+	Datacenter   = "/DC0"
+	RootFolder   = "group-v1"
+	ResourcePool = "resgroup-1"
+	GoldenVM     = "vm-1"
+	GoldenPath   = "/DC0/vm/golden"
+	Snapshot     = "snapshot-1"
+	SnapshotName = "base"
+)
+
+// Options size the inventory.
+type Options struct {
+	Hosts      int // in the resource pool's cluster; default 2
+	Datastores int // each mounted on every host; default 4
+}
+
+type folder struct {
+	engine.Folder
+}
+
+// VCenter is the in-memory inventory. Its methods are safe for concurrent use.
+type VCenter struct {
+	mu      sync.Mutex
+	next    int
+	folders map[string]*folder
+	vms     map[string]*engine.VM
+	hosts   []string
+	mounts  map[string][]string
+	calls   map[string]int
+	faults  []*Fault
+}
+
+var _ engine.Port = (*VCenter)(nil)
+
+// New makes an inventory of one datacenter, one cluster with its resource pool, hosts,
+// datastores, and the golden VM with one snapshot.
+func New(o Options) *VCenter {
+	if o.Hosts == 0 {
+		o.Hosts = 2
+	}
+	if o.Datastores == 0 {
+		o.Datastores = 4
+	}
+	v := &VCenter{
+		next:    100,
+		folders: map[string]*folder{RootFolder: {engine.Folder{ID: RootFolder, Name: "vm", Marks: engine.Marks{}}}},
+		vms:     map[string]*engine.VM{},
+		mounts:  map[string][]string{},
+		calls:   map[string]int{},
+	}
+	for i := 1; i <= o.Hosts; i++ {
+		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
+	}
+	for i := 1; i <= o.Datastores; i++ {
+		v.mounts[fmt.Sprintf("datastore-%d", i)] = append([]string{}, v.hosts...)
+	}
+	v.vms[GoldenVM] = &engine.VM{ID: GoldenVM, Name: "golden", Folder: RootFolder, Datastores: []string{"datastore-1"}, Host: v.hosts[0], Marks: engine.Marks{}}
+	return v
+}
+
+// Hosts lists the hosts of the cluster, sorted.
+func (v *VCenter) Hosts() []string { return append([]string{}, v.hosts...) }
+
+// Datastores lists the datastores, sorted by number.
+func (v *VCenter) Datastores() []string {
+	out := make([]string, 0, len(v.mounts))
+	for i := 1; i <= len(v.mounts); i++ {
+		out = append(out, fmt.Sprintf("datastore-%d", i))
+	}
+	return out
+}
+
+// Fault makes calls of Method fail with Err: the first Skip calls pass, then Count calls fail
+// (0 means every one). Match, when set, picks the calls by their spec or ID.
+type Fault struct {
+	Method string
+	Skip   int
+	Count  int
+	Err    error
+	Match  func(arg any) bool
+	seen   int
+	Fired  int
+}
+
+// Inject adds a fault rule and returns it, so a test can read how often it fired.
+func (v *VCenter) Inject(f *Fault) *Fault {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.faults = append(v.faults, f)
+	return f
+}
+
+// Calls counts the calls of each method made so far.
+func (v *VCenter) Calls(method string) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.calls[method]
+}
+
+// call counts a call and returns the fault it must fail with, if any; v.mu is held.
+func (v *VCenter) call(method string, arg any) error {
+	v.calls[method]++
+	for _, f := range v.faults {
+		if f.Method != method || (f.Match != nil && !f.Match(arg)) {
+			continue
+		}
+		f.seen++
+		if f.seen > f.Skip && (f.Count == 0 || f.Fired < f.Count) {
+			f.Fired++
+			return f.Err
+		}
+	}
+	return nil
+}
+
+func (v *VCenter) id(prefix string) string {
+	v.next++
+	return fmt.Sprintf("%s-%d", prefix, v.next)
+}
+
+func notFound(kind, name string) error { return &engine.NotFoundError{Kind: kind, Name: name} }
+
+func copyVM(vm *engine.VM) engine.VM {
+	out := *vm
+	out.Datastores = append([]string{}, vm.Datastores...)
+	out.Marks = engine.Marks{}
+	for k, val := range vm.Marks {
+		out.Marks[k] = val
+	}
+	return out
+}
+
+func copyFolder(f *folder) engine.Folder {
+	out := f.Folder
+	out.Marks = engine.Marks{}
+	for k, val := range f.Marks {
+		out.Marks[k] = val
+	}
+	return out
+}
+
+// Contents implements engine.Port.
+func (v *VCenter) Contents(_ context.Context, ids ...string) ([]engine.Folder, []engine.VM, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Contents", ids); err != nil {
+		return nil, nil, err
+	}
+	var fs []engine.Folder
+	var vms []engine.VM
+	for _, id := range ids {
+		f, ok := v.folders[id]
+		if !ok {
+			return nil, nil, notFound("folder", strings.Join(ids, ", "))
+		}
+		fs = append(fs, copyFolder(f))
+		for _, child := range sortedFolders(v.folders) {
+			if child.Parent == id {
+				fs = append(fs, copyFolder(child))
+			}
+		}
+		for _, vm := range sortedVMs(v.vms) {
+			if vm.Folder == id {
+				vms = append(vms, copyVM(vm))
+			}
+		}
+	}
+	return fs, vms, nil
+}
+
+// Folders implements engine.Port.
+func (v *VCenter) Folders(context.Context) ([]engine.Folder, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Folders", nil); err != nil {
+		return nil, err
+	}
+	var out []engine.Folder
+	for _, f := range sortedFolders(v.folders) {
+		out = append(out, copyFolder(f))
+	}
+	return out, nil
+}
+
+// Folder implements engine.Port.
+func (v *VCenter) Folder(_ context.Context, id string) (*engine.Folder, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Folder", id); err != nil {
+		return nil, err
+	}
+	f, ok := v.folders[id]
+	if !ok {
+		return nil, notFound("folder", id)
+	}
+	out := copyFolder(f)
+	return &out, nil
+}
+
+// FindFolder implements engine.Port.
+func (v *VCenter) FindFolder(_ context.Context, p string) (*engine.Folder, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("FindFolder", p); err != nil {
+		return nil, err
+	}
+	abs := p
+	if !strings.HasPrefix(p, "/") {
+		abs = path.Join(Datacenter, "vm", p)
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(abs, path.Join(Datacenter, "vm")), "/")
+	cur := v.folders[RootFolder]
+	if rel != "" {
+		for _, name := range strings.Split(rel, "/") {
+			cur = v.child(cur.ID, name)
+			if cur == nil {
+				return nil, notFound("folder", abs)
+			}
+		}
+	}
+	out := copyFolder(cur)
+	out.Path = abs
+	return &out, nil
+}
+
+func (v *VCenter) child(parent, name string) *folder {
+	for _, f := range sortedFolders(v.folders) {
+		if f.Parent == parent && f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// CreateFolder implements engine.Port.
+func (v *VCenter) CreateFolder(_ context.Context, parent, name string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("CreateFolder", name); err != nil {
+		return "", err
+	}
+	if parent == "" {
+		parent = RootFolder
+	}
+	if _, ok := v.folders[parent]; !ok {
+		return "", notFound("folder", parent)
+	}
+	if f := v.child(parent, name); f != nil {
+		return f.ID, nil
+	}
+	id := v.id("group-v")
+	v.folders[id] = &folder{engine.Folder{ID: id, Name: name, Parent: parent, Marks: engine.Marks{}}}
+	return id, nil
+}
+
+// RenameFolder implements engine.Port.
+func (v *VCenter) RenameFolder(_ context.Context, id, name string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("RenameFolder", id); err != nil {
+		return err
+	}
+	f, ok := v.folders[id]
+	if !ok {
+		return notFound("folder", id)
+	}
+	f.Name = name
+	return nil
+}
+
+// DeleteFolder implements engine.Port: like vCenter's Destroy_Task, it removes what the
+// folder holds too.
+func (v *VCenter) DeleteFolder(_ context.Context, id string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("DeleteFolder", id); err != nil {
+		return err
+	}
+	v.deleteFolderLocked(id)
+	return nil
+}
+
+func (v *VCenter) deleteFolderLocked(id string) {
+	for _, f := range sortedFolders(v.folders) {
+		if f.Parent == id {
+			v.deleteFolderLocked(f.ID)
+		}
+	}
+	for vid, vm := range v.vms {
+		if vm.Folder == id {
+			delete(v.vms, vid)
+		}
+	}
+	delete(v.folders, id)
+}
+
+// SourceVM implements engine.Port.
+func (v *VCenter) SourceVM(_ context.Context, ref string) (*engine.SourceVM, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("SourceVM", ref); err != nil {
+		return nil, err
+	}
+	if ref != GoldenVM && ref != GoldenPath && ref != "golden" {
+		return nil, notFound("virtual machine", ref)
+	}
+	snap := engine.Snapshot{ID: Snapshot, Name: SnapshotName}
+	return &engine.SourceVM{ID: GoldenVM, Name: "golden", Current: &snap, Snapshots: []engine.Snapshot{snap}}, nil
+}
+
+// Environment implements engine.Port.
+func (v *VCenter) Environment(_ context.Context, pool string, datastores []string) (*engine.Environment, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Environment", pool); err != nil {
+		return nil, err
+	}
+	if pool != ResourcePool {
+		return nil, notFound("resource pool", pool)
+	}
+	env := &engine.Environment{Hosts: append([]string{}, v.hosts...), Mounts: map[string][]string{}}
+	for _, ds := range datastores {
+		m, ok := v.mounts[ds]
+		if !ok {
+			return nil, notFound("datastore", ds)
+		}
+		env.Mounts[ds] = append([]string{}, m...)
+	}
+	return env, nil
+}
+
+// place checks a new VM's name and folder and stores it; v.mu is held.
+func (v *VCenter) place(name, folderID, datastore, host string, poweredOn bool) (string, error) {
+	if _, ok := v.folders[folderID]; !ok {
+		return "", notFound("folder", folderID)
+	}
+	for _, vm := range v.vms {
+		if vm.Folder == folderID && vm.Name == name {
+			return "", fmt.Errorf("DuplicateName: the name %q already exists in folder %s", name, folderID)
+		}
+	}
+	id := v.id("vm")
+	v.vms[id] = &engine.VM{ID: id, Name: name, Folder: folderID, Datastores: []string{datastore}, Host: host, PoweredOn: poweredOn, Marks: engine.Marks{}}
+	return id, nil
+}
+
+// CloneVM implements engine.Port.
+func (v *VCenter) CloneVM(_ context.Context, s engine.CloneSpec) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("CloneVM", s); err != nil {
+		return "", err
+	}
+	src, ok := v.vms[s.Source]
+	if !ok {
+		return "", notFound("virtual machine", s.Source)
+	}
+	ds, host := s.Datastore, s.Host
+	if ds == "" {
+		ds = src.Datastores[0]
+	}
+	if host == "" {
+		host = src.Host
+	}
+	return v.place(s.Name, s.Folder, ds, host, s.PowerOn)
+}
+
+// InstantClone implements engine.Port: the child runs on its parent's host, as on vCenter.
+func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("InstantClone", s); err != nil {
+		return "", err
+	}
+	parent, ok := v.vms[s.Parent]
+	if !ok {
+		return "", notFound("virtual machine", s.Parent)
+	}
+	if !parent.PoweredOn {
+		return "", fmt.Errorf("InvalidPowerState: instant clone source %s is powered off", s.Parent)
+	}
+	return v.place(s.Name, s.Folder, s.Datastore, parent.Host, true)
+}
+
+// PowerOn implements engine.Port.
+func (v *VCenter) PowerOn(_ context.Context, id string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("PowerOn", id); err != nil {
+		return err
+	}
+	vm, ok := v.vms[id]
+	if !ok {
+		return notFound("virtual machine", id)
+	}
+	vm.PoweredOn = true
+	return nil
+}
+
+// RemoveVM implements engine.Port.
+func (v *VCenter) RemoveVM(_ context.Context, id string, _ bool) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("RemoveVM", id); err != nil {
+		return err
+	}
+	delete(v.vms, id)
+	return nil
+}
+
+// MoveIntoFolder implements engine.Port.
+func (v *VCenter) MoveIntoFolder(_ context.Context, folderID string, ids ...string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("MoveIntoFolder", folderID); err != nil {
+		return err
+	}
+	if _, ok := v.folders[folderID]; !ok {
+		return notFound("folder", folderID)
+	}
+	for _, id := range ids {
+		vm, ok := v.vms[id]
+		if !ok {
+			return notFound("virtual machine", id)
+		}
+		vm.Folder = folderID
+	}
+	return nil
+}
+
+// SetMarks implements engine.Port.
+func (v *VCenter) SetMarks(_ context.Context, obj engine.Object, marks engine.Marks) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("SetMarks", obj); err != nil {
+		return err
+	}
+	var target engine.Marks
+	switch obj.Kind {
+	case engine.KindFolder:
+		f, ok := v.folders[obj.ID]
+		if !ok {
+			return notFound("folder", obj.ID)
+		}
+		target = f.Marks
+	default:
+		vm, ok := v.vms[obj.ID]
+		if !ok {
+			return notFound("virtual machine", obj.ID)
+		}
+		target = vm.Marks
+	}
+	for k, val := range marks {
+		if val == "" {
+			delete(target, k)
+		} else {
+			target[k] = val
+		}
+	}
+	return nil
+}
+
+// VMs lists every VM, sorted by ID, for tests to check what the engine left.
+func (v *VCenter) VMs() []engine.VM {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []engine.VM
+	for _, vm := range sortedVMs(v.vms) {
+		out = append(out, copyVM(vm))
+	}
+	return out
+}
+
+// FolderNamed finds a folder's ID by name ("" when none).
+func (v *VCenter) FolderNamed(name string) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, f := range sortedFolders(v.folders) {
+		if f.Name == name {
+			return f.ID
+		}
+	}
+	return ""
+}
+
+// Tamper changes a VM behind the engine's back, as an administrator would.
+func (v *VCenter) Tamper(id string, change func(vm *engine.VM)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if vm, ok := v.vms[id]; ok {
+		change(vm)
+	}
+}
+
+// Delete removes a VM or folder behind the engine's back.
+func (v *VCenter) Delete(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.vms, id)
+	if _, ok := v.folders[id]; ok {
+		v.deleteFolderLocked(id)
+	}
+}
+
+func sortedVMs(m map[string]*engine.VM) []*engine.VM {
+	out := make([]*engine.VM, 0, len(m))
+	for _, vm := range m {
+		out = append(out, vm)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func sortedFolders(m map[string]*folder) []*folder {
+	out := make([]*folder, 0, len(m))
+	for _, f := range m {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

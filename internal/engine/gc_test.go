@@ -1,0 +1,57 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine/fake"
+)
+
+// TestGarbageShared: two pools on one image share its replicas and parents; deleting one
+// keeps what the other needs and removes only what it alone used.
+func TestGarbageShared(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	img := f.image(t, "a")
+	ds := f.vc.Datastores()
+	one := f.create(t, poolSpec("one", img, 4, ds[0], ds[1])).ID
+	f.create(t, poolSpec("two", img, 4, ds[1], ds[2]))
+	if got := len(f.internal(engine.ReplicaFolder)); got != 3 {
+		t.Fatalf("%d replicas for two pools over 3 datastores, want 3", got)
+	}
+	if err := f.engine.DeletePool(ctx, one); err != nil {
+		t.Fatal(err)
+	}
+	replicas := f.internal(engine.ReplicaFolder)
+	if got := spread(replicas, ds[:3]); got != "datastore-1=0 datastore-2=1 datastore-3=1" {
+		t.Fatalf("replicas after deleting pool one: %s", got)
+	}
+	if got := spread(f.internal(engine.ParentFolder), ds[:3]); got != "datastore-1=0 datastore-2=2 datastore-3=2" {
+		t.Fatalf("parents after deleting pool one: %s", got)
+	}
+}
+
+// TestGarbageLeftByEarlierRun: internal VMs a failed collection left behind are removed by the
+// next apply of any pool.
+func TestGarbageLeftByEarlierRun(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	a, b := f.image(t, "a"), f.image(t, "b")
+	spec := poolSpec("p", a, 2, "datastore-1")
+	id := f.create(t, spec).ID
+	// An orphaned replica of image b, as a collection cut short would leave it.
+	if _, err := f.engine.CreatePool(ctx, poolSpec("q", b, 1, "datastore-2")); err != nil {
+		t.Fatal(err)
+	}
+	q := f.vc.FolderNamed("q")
+	f.vc.Delete(q)
+	if _, err := f.engine.ApplyPool(ctx, id, spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, vm := range f.internal(engine.ReplicaFolder) {
+		if vm.Marks[engine.MarkImage] == b {
+			t.Fatalf("replica %s of an image no pool uses is left", vm.Name)
+		}
+	}
+}

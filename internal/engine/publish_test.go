@@ -1,0 +1,103 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine/fake"
+)
+
+// TestPublishImage: publishing makes the four ClonePrep folders and one template, marked as
+// the image's and moved out of the resync folder; nothing is left in transit.
+func TestPublishImage(t *testing.T) {
+	f := newOnFake(t, fake.Options{})
+	img, err := f.engine.PublishImage(context.Background(), engine.ImageSpec{Name: "win11", SourceVM: fake.GoldenPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range engine.ClonePrepFolders {
+		if f.vc.FolderNamed(name) == "" {
+			t.Errorf("folder %s missing after publish", name)
+		}
+	}
+	templates := f.internal(engine.TemplateFolder)
+	if len(templates) != 1 || templates[0].ID != img.TemplateVMID || templates[0].Name != "cp-template-"+img.ID {
+		t.Fatalf("templates %+v, want one cp-template-%s (%s)", templates, img.ID, img.TemplateVMID)
+	}
+	if m := templates[0].Marks; m[engine.MarkImage] != img.ID || m[engine.MarkRole] != "template" || m[engine.MarkState] != "ready" {
+		t.Fatalf("template marks %v", m)
+	}
+	if got := f.internal(engine.ResyncFolder); len(got) != 0 {
+		t.Fatalf("left in the resync folder: %v", names(got))
+	}
+	if img.SnapshotID != fake.Snapshot || img.SnapshotName != fake.SnapshotName {
+		t.Fatalf("snapshot %s (%s), want the current one", img.SnapshotID, img.SnapshotName)
+	}
+}
+
+// TestPublishBadInput: a missing source VM or snapshot is an input error on its attribute,
+// and nothing is created.
+func TestPublishBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		spec engine.ImageSpec
+		attr string
+	}{
+		{"no such VM", engine.ImageSpec{Name: "x", SourceVM: "/DC0/vm/missing"}, "source_vm"},
+		{"no such snapshot", engine.ImageSpec{Name: "x", SourceVM: fake.GoldenPath, Snapshot: "nope"}, "snapshot"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newOnFake(t, fake.Options{})
+			_, err := f.engine.PublishImage(context.Background(), tt.spec)
+			ie, ok := engine.AsInputError(err)
+			if !ok || ie.Attribute != tt.attr {
+				t.Fatalf("want an input error on %s, got %v", tt.attr, err)
+			}
+			if n := f.vc.Calls("CloneVM"); n != 0 {
+				t.Fatalf("%d clone(s) made for bad input", n)
+			}
+		})
+	}
+}
+
+// TestRepublishAfterTemplateRemoved: a template removed out of band makes the image read as
+// unpublished; republishing makes it again under the same image ID.
+func TestRepublishAfterTemplateRemoved(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	img, err := f.engine.PublishImage(ctx, engine.ImageSpec{Name: "win11", SourceVM: fake.GoldenPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.vc.Delete(img.TemplateVMID)
+	if _, err := f.engine.ReadImage(ctx, img.ID); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("image with its only internal VM gone: want not found, got %v", err)
+	}
+	again, err := f.engine.RepublishImage(ctx, *img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != img.ID || !again.Published || again.TemplateVMID == img.TemplateVMID {
+		t.Fatalf("republished %+v from %+v", again, img)
+	}
+}
+
+// TestPublishFailureLeavesNothing: a template whose marking fails is removed again.
+func TestPublishFailureLeavesNothing(t *testing.T) {
+	f := newOnFake(t, fake.Options{})
+	rule := f.vc.Inject(&fake.Fault{Method: "SetMarks", Count: 1, Err: errors.New("SystemError: marking refused")})
+	if _, err := f.engine.PublishImage(context.Background(), engine.ImageSpec{Name: "x", SourceVM: fake.GoldenPath}); err == nil {
+		t.Fatal("publish succeeded although marking its template failed")
+	}
+	if rule.Fired != 1 {
+		t.Fatalf("fault fired %d times", rule.Fired)
+	}
+	for _, folder := range engine.ClonePrepFolders {
+		if vms := f.internal(folder); len(vms) > 0 {
+			t.Fatalf("left in %s: %v", folder, names(vms))
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine/fake"
+)
+
+// TestAttachDetach: attaching a datastore with "immediate" moves the fewest clones that
+// balance the pool; "on_provision" moves none; detaching evacuates the datastore and its
+// internal VMs go.
+func TestAttachDetach(t *testing.T) {
+	tests := []struct {
+		policy      string
+		moved       int
+		afterAttach string
+	}{
+		{engine.RebalanceImmediate, 4, "datastore-1=4 datastore-2=4 datastore-3=4"},
+		{engine.RebalanceOnProvision, 0, "datastore-1=6 datastore-2=6 datastore-3=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			ctx := context.Background()
+			f := newOnFake(t, fake.Options{})
+			ds := f.vc.Datastores()[:3]
+			id := f.create(t, poolSpec("p", f.image(t, "a"), 12, ds[:2]...)).ID
+			clonesBefore := f.vc.Calls("InstantClone")
+			if _, err := f.engine.Attach(ctx, id, ds[2], tt.policy); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.vc.Calls("InstantClone") - clonesBefore; got != tt.moved {
+				t.Errorf("attach moved %d clones, want %d", got, tt.moved)
+			}
+			if got := spread(f.clones(id), ds); got != tt.afterAttach {
+				t.Errorf("after attach: %s, want %s", got, tt.afterAttach)
+			}
+			if err := f.engine.Detach(ctx, id, ds[2], ""); err != nil {
+				t.Fatal(err)
+			}
+			if got := spread(f.clones(id), ds); got != "datastore-1=6 datastore-2=6 datastore-3=0" {
+				t.Errorf("after detach: %s", got)
+			}
+			for _, folder := range []string{engine.ReplicaFolder, engine.ParentFolder} {
+				for _, vm := range f.internal(folder) {
+					if vm.Datastores[0] == ds[2] {
+						t.Errorf("internal VM %s stays on the detached datastore", vm.Name)
+					}
+				}
+			}
+			f.checkPool(t, id, 12)
+		})
+	}
+}
+
+// TestAttachBadInput: unknown pools, unknown datastores and datastores already attached are
+// input errors on the attribute to change.
+func TestAttachBadInput(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	ds := f.vc.Datastores()
+	id := f.create(t, poolSpec("p", f.image(t, "a"), 4, ds[0])).ID
+	tests := []struct {
+		name, pool, datastore, attr string
+	}{
+		{"unknown pool", "group-v999", ds[1], "pool_id"},
+		{"in datastore_ids", id, ds[0], "datastore_id"},
+		{"unknown datastore", id, "datastore-99", "datastore_ids"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.engine.Attach(ctx, tt.pool, tt.datastore, "")
+			if ie, ok := engine.AsInputError(err); !ok || ie.Attribute != tt.attr {
+				t.Fatalf("want an input error on %s, got %v", tt.attr, err)
+			}
+		})
+	}
+}
+
+// TestEvacuateStrayClone: a clone moved to a datastore the pool does not use is drift, and
+// the next apply recreates it on an attached one under its own name.
+func TestEvacuateStrayClone(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	ds := f.vc.Datastores()
+	spec := poolSpec("p", f.image(t, "a"), 4, ds[:2]...)
+	id := f.create(t, spec).ID
+	stray := f.clones(id)[0]
+	f.vc.Tamper(stray.ID, func(vm *engine.VM) { vm.Datastores = []string{ds[3]} })
+	p, err := f.engine.ReadPool(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasDrift(p, "not attached") {
+		t.Fatalf("drift %q does not report the stray clone", p.Drift)
+	}
+	if _, err := f.engine.ApplyPool(ctx, id, spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := spread(f.clones(id), ds[:2]); got != "datastore-1=2 datastore-2=2" {
+		t.Fatalf("after repair: %s", got)
+	}
+	f.checkPool(t, id, 4)
+}
