@@ -11,8 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/vmware/govmomi/object"
 
-	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/acctest"
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
 )
 
