@@ -86,8 +86,10 @@ type Object struct {
 	ID   string
 }
 
-// VMObject and FolderObject name the objects marks go on.
-func VMObject(id string) Object     { return Object{KindVM, id} }
+// VMObject names a VM to mark.
+func VMObject(id string) Object { return Object{KindVM, id} }
+
+// FolderObject names a folder to mark.
 func FolderObject(id string) Object { return Object{KindFolder, id} }
 
 // Snapshot is one snapshot of a source VM.

@@ -15,6 +15,7 @@ package placement
 import (
 	"cmp"
 	"container/heap"
+	"fmt"
 	"slices"
 )
 
@@ -249,7 +250,13 @@ func (h bucketHeap) Less(i, j int) bool {
 	return cmp.Or(cmp.Compare(h[i].n, h[j].n), cmp.Compare(h[i].id, h[j].id)) < 0
 }
 func (h bucketHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *bucketHeap) Push(x any)   { *h = append(*h, x.(bucket)) }
+func (h *bucketHeap) Push(x any) {
+	b, ok := x.(bucket)
+	if !ok {
+		panic(fmt.Sprintf("bucketHeap holds buckets, not %T", x))
+	}
+	*h = append(*h, b)
+}
 func (h *bucketHeap) Pop() any {
 	old := *h
 	b := old[len(old)-1]

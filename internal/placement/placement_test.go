@@ -391,7 +391,7 @@ func TestRebalanceProperties(t *testing.T) {
 			t.Fatalf("case %d: MinMoves %d, brute-force minimum %d", i, mm, brute)
 		}
 		if Imbalance(clones, attached) != (brute > 0) {
-			t.Fatalf("case %d: Imbalance %v with minimum %d moves", i, !(brute > 0), brute)
+			t.Fatalf("case %d: Imbalance %v with minimum %d moves", i, brute <= 0, brute)
 		}
 		if Imbalance(after, attached) || len(Rebalance(after, attached)) != 0 {
 			t.Fatalf("case %d: still imbalanced after applying moves", i)

@@ -34,7 +34,7 @@ func (c *Client) FindFolder(ctx context.Context, p string) (*engine.Folder, erro
 func (c *Client) Folder(ctx context.Context, id string) (*engine.Folder, error) {
 	var f mo.Folder
 	err := retry(ctx, func() error {
-		return property.DefaultCollector(c.vim).RetrieveOne(ctx, FolderRef(id), folderProps, &f)
+		return property.DefaultCollector(c.vim).RetrieveOne(ctx, folderRef(id), folderProps, &f)
 	})
 	if err != nil {
 		if IsNotFound(err) {
@@ -113,4 +113,4 @@ func isFinderNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
-func (c *Client) folder(id string) *object.Folder { return object.NewFolder(c.vim, FolderRef(id)) }
+func (c *Client) folder(id string) *object.Folder { return object.NewFolder(c.vim, folderRef(id)) }

@@ -20,12 +20,14 @@ import (
 // The engine's port, implemented on govmomi.
 var _ engine.Port = (*Client)(nil)
 
-// Ref builders for the IDs the engine passes around as strings.
-func VMRef(id string) types.ManagedObjectReference        { return ref("VirtualMachine", id) }
-func FolderRef(id string) types.ManagedObjectReference    { return ref("Folder", id) }
-func DatastoreRef(id string) types.ManagedObjectReference { return ref("Datastore", id) }
-func HostRef(id string) types.ManagedObjectReference      { return ref("HostSystem", id) }
-func PoolRef(id string) types.ManagedObjectReference      { return ref("ResourcePool", id) }
+// VMRef is the reference of a VM the engine names by ID.
+func VMRef(id string) types.ManagedObjectReference { return ref("VirtualMachine", id) }
+
+// Reference builders for the other IDs the engine passes around as strings.
+func folderRef(id string) types.ManagedObjectReference    { return ref("Folder", id) }
+func datastoreRef(id string) types.ManagedObjectReference { return ref("Datastore", id) }
+func hostRef(id string) types.ManagedObjectReference      { return ref("HostSystem", id) }
+func poolRef(id string) types.ManagedObjectReference      { return ref("ResourcePool", id) }
 
 func ref(kind, id string) types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: kind, Value: id}
@@ -33,7 +35,7 @@ func ref(kind, id string) types.ManagedObjectReference {
 
 func objectRef(o engine.Object) types.ManagedObjectReference {
 	if o.Kind == engine.KindFolder {
-		return FolderRef(o.ID)
+		return folderRef(o.ID)
 	}
 	return VMRef(o.ID)
 }
@@ -53,7 +55,7 @@ func (c *Client) Contents(ctx context.Context, folderIDs ...string) ([]engine.Fo
 	}
 	for _, id := range folderIDs {
 		spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{
-			Obj:       FolderRef(id),
+			Obj:       folderRef(id),
 			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "Folder", Path: "childEntity"}},
 		})
 	}
@@ -247,7 +249,7 @@ func (c *Client) folderPath(p string) string {
 func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []string) (*engine.Environment, error) {
 	pc := property.DefaultCollector(c.vim)
 	var rp mo.ResourcePool
-	err := retry(ctx, func() error { return pc.RetrieveOne(ctx, PoolRef(poolID), []string{"owner"}, &rp) })
+	err := retry(ctx, func() error { return pc.RetrieveOne(ctx, poolRef(poolID), []string{"owner"}, &rp) })
 	if err != nil {
 		if IsNotFound(err) {
 			return nil, notFound("resource pool", poolID)
@@ -266,7 +268,7 @@ func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []
 	sortIDs(env.Hosts)
 	for _, id := range datastoreIDs {
 		var ds mo.Datastore
-		err := retry(ctx, func() error { return pc.RetrieveOne(ctx, DatastoreRef(id), []string{"host"}, &ds) })
+		err := retry(ctx, func() error { return pc.RetrieveOne(ctx, datastoreRef(id), []string{"host"}, &ds) })
 		if err != nil {
 			if IsNotFound(err) {
 				return nil, notFound("datastore", id)

@@ -145,15 +145,15 @@ func (c *Client) CloneVM(ctx context.Context, s engine.CloneSpec) (string, error
 		spec.Snapshot = &snap
 	}
 	if s.Datastore != "" {
-		ds := DatastoreRef(s.Datastore)
+		ds := datastoreRef(s.Datastore)
 		spec.Location.Datastore = &ds
 	}
 	if s.Host != "" {
-		h := HostRef(s.Host)
+		h := hostRef(s.Host)
 		spec.Location.Host = &h
 	}
 	if s.Pool != "" {
-		p := PoolRef(s.Pool)
+		p := poolRef(s.Pool)
 		spec.Location.Pool = &p
 	}
 	res, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
@@ -170,7 +170,7 @@ func (c *Client) CloneVM(ctx context.Context, s engine.CloneSpec) (string, error
 
 // InstantClone forks a running parent VM and returns the child's ID.
 func (c *Client) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (string, error) {
-	folder, ds, host, pool := FolderRef(s.Folder), DatastoreRef(s.Datastore), HostRef(s.Host), PoolRef(s.Pool)
+	folder, ds, host, pool := folderRef(s.Folder), datastoreRef(s.Datastore), hostRef(s.Host), poolRef(s.Pool)
 	spec := types.VirtualMachineInstantCloneSpec{
 		Name: s.Name,
 		Location: types.VirtualMachineRelocateSpec{
@@ -247,7 +247,7 @@ func (c *Client) MoveIntoFolder(ctx context.Context, folder string, vmIDs ...str
 // RelocateVM moves a VM's storage to another datastore (storage vMotion). The provider
 // itself recreates clones instead; this exists for tests that move clones behind its back.
 func (c *Client) RelocateVM(ctx context.Context, id, datastore string) error {
-	ds := DatastoreRef(datastore)
+	ds := datastoreRef(datastore)
 	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
 		return c.vm(id).Relocate(ctx, types.VirtualMachineRelocateSpec{Datastore: &ds}, types.VirtualMachineMovePriorityDefaultPriority)
 	})
