@@ -107,18 +107,9 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 	}
 	target := generation{spec.ImageID, spec.PushToken}
 	oldImage := rec.ImageID
-	current := generation{rec.ImageID, rec.PushToken}
 	// Record the declared pool first, with the push pending, so that an apply cut short
 	// leaves a record of what it was doing.
-	rec.Name, rec.ResourcePool, rec.Folder, rec.Datastores = spec.Name, spec.ResourcePool, spec.Folder, spec.Datastores
-	rec.Size, rec.NamingPattern, rec.Rebalance, rec.GuestInfo = spec.Size, spec.NamingPattern, spec.Rebalance, spec.GuestInfo
-	rec.BatchSize, rec.StopOnFirstError = spec.BatchSize, spec.StopOnFirstError
-	if rec.ImageID == "" {
-		rec.ImageID, rec.PushToken = spec.ImageID, spec.PushToken
-	} else if target != current {
-		rec.PendingImageID, rec.PendingPushToken = target.image, target.token
-	}
-	rec.Placement = env.hosts
+	rec.declare(spec, env)
 	if err := e.writeRecord(ctx, id, rec); err != nil {
 		return err
 	}
@@ -149,6 +140,25 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 		return err
 	}
 	return e.collectGarbage(ctx, oldImage, target.image)
+}
+
+// declare records spec as the pool's, with a push to a new image or token pending until
+// every clone runs it.
+func (rec *poolRecord) declare(spec PoolSpec, env *placementEnv) {
+	target, current := generation{spec.ImageID, spec.PushToken}, generation{rec.ImageID, rec.PushToken}
+	image, token, pendingImage, pendingToken := rec.ImageID, rec.PushToken, rec.PendingImageID, rec.PendingPushToken
+	rec.PoolSpec = spec
+	switch {
+	case image == "":
+		rec.ImageID, rec.PushToken = spec.ImageID, spec.PushToken
+	case target != current:
+		rec.ImageID, rec.PushToken = image, token
+		rec.PendingImageID, rec.PendingPushToken = target.image, target.token
+	default:
+		rec.ImageID, rec.PushToken = image, token
+		rec.PendingImageID, rec.PendingPushToken = pendingImage, pendingToken
+	}
+	rec.Placement = env.hosts
 }
 
 // cloneJob creates clone Name on Datastore/Host; OldID, when set, is the clone it replaces.
@@ -226,10 +236,7 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 	var done atomic.Int64
 	total := len(jobs)
 	step := max(1, total/20)
-	extra := map[string]string{}
-	for k, v := range spec.GuestInfo {
-		extra["guestinfo."+k] = v
-	}
+	extra := guestInfo(spec.GuestInfo)
 	var wg sync.WaitGroup
 	for _, job := range jobs {
 		wg.Go(func() {
@@ -266,6 +273,15 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 		return failures
 	}
 	return nil
+}
+
+// guestInfo is the extraConfig a pool's guestinfo map sets on each clone.
+func guestInfo(values map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range values {
+		out["guestinfo."+k] = v
+	}
+	return out
 }
 
 func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, job cloneJob, extra map[string]string) error {

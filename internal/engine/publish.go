@@ -97,36 +97,50 @@ func (e *Engine) publishOnto(ctx context.Context, imageID string, hostsByDatasto
 	g, gctx := errgroup.WithContext(ctx)
 	for _, ds := range sortedKeys(hostsByDatastore) {
 		g.Go(func() error {
-			replicaID := ""
-			if replica := internal.replica(imageID, ds); replica != nil {
-				replicaID = replica.ID
-			} else {
-				id, err := e.buildInternal(gctx, img, internal.folders, roleReplica, CloneSpec{Source: tmpl.ID, Name: replicaName(imageID, ds), Datastore: ds})
-				if err != nil {
-					return err
-				}
-				replicaID = id
+			found, err := e.publishOntoDatastore(gctx, internal, img, tmpl.ID, ds, hostsByDatastore[ds])
+			mu.Lock()
+			for k, v := range found {
+				parents[k] = v
 			}
-			pg, pctx := errgroup.WithContext(gctx)
-			for _, host := range hostsByDatastore[ds] {
-				pg.Go(func() error {
-					id, err := e.ensureParent(pctx, internal, img, replicaID, ds, host)
-					if err != nil {
-						return err
-					}
-					mu.Lock()
-					parents[placementKey{ds, host}] = id
-					mu.Unlock()
-					return nil
-				})
-			}
-			return pg.Wait()
+			mu.Unlock()
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("publishing image %s onto the pool's datastores: %w", imageID, err)
 	}
 	return parents, nil
+}
+
+// publishOntoDatastore makes sure the image has a replica on ds and a running parent on each
+// of hosts, and returns the parents.
+func (e *Engine) publishOntoDatastore(ctx context.Context, internal *internalSet, img *Image, templateID, ds string, hosts []string) (map[placementKey]string, error) {
+	replicaID := ""
+	if replica := internal.replica(img.ID, ds); replica != nil {
+		replicaID = replica.ID
+	} else {
+		id, err := e.buildInternal(ctx, img, internal.folders, roleReplica, CloneSpec{Source: templateID, Name: replicaName(img.ID, ds), Datastore: ds})
+		if err != nil {
+			return nil, err
+		}
+		replicaID = id
+	}
+	parents := map[placementKey]string{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	for _, host := range hosts {
+		g.Go(func() error {
+			id, err := e.ensureParent(gctx, internal, img, replicaID, ds, host)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			parents[placementKey{ds, host}] = id
+			mu.Unlock()
+			return nil
+		})
+	}
+	return parents, g.Wait()
 }
 
 func (e *Engine) ensureParent(ctx context.Context, internal *internalSet, img *Image, replicaID, ds, host string) (string, error) {
