@@ -1,6 +1,7 @@
 package vcsim
 
 import (
+	"fmt"
 	"slices"
 	"unicode/utf8"
 
@@ -145,7 +146,11 @@ func cloneAndPowerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, spec 
 		return nil, soapMethodFault(f)
 	}
 
-	ref := res.(*methods.CloneVM_TaskBody).Res.Returnval
+	body, ok := res.(*methods.CloneVM_TaskBody)
+	if !ok || body.Res == nil {
+		return nil, &types.SystemError{Reason: fmt.Sprintf("the simulator's clone answered %T", res)}
+	}
+	ref := body.Res.Returnval
 	clone, ok := ctx.Map.Get(ref).(*simulator.Task)
 	if !ok {
 		return nil, &types.ManagedObjectNotFound{Obj: ref}

@@ -113,7 +113,7 @@ func TestInstantCloneDefaultFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if child := vmProps(t, c, info.Result.(types.ManagedObjectReference)); *child.Parent != root.Reference() {
+	if child := vmProps(t, c, resultRef(t, info)); *child.Parent != root.Reference() {
 		t.Errorf("child in folder %s, want the root VM folder %s", child.Parent, root.Reference())
 	}
 }
@@ -153,7 +153,7 @@ func TestInstantCloneLocation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("instant clone: %v", err)
 	}
-	child := vmProps(t, c, info.Result.(types.ManagedObjectReference))
+	child := vmProps(t, c, resultRef(t, info))
 	if *child.Parent != want.folder {
 		t.Errorf("folder %s, want %s", child.Parent, want.folder)
 	}
@@ -178,7 +178,7 @@ func TestInstantCloneLocation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("instant clone with a pool: %v", err)
 	}
-	child = vmProps(t, c, info.Result.(types.ManagedObjectReference))
+	child = vmProps(t, c, resultRef(t, info))
 	var host mo.HostSystem
 	if err := golden.Properties(ctx, *child.Runtime.Host, []string{"parent"}, &host); err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestInstantCloneConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sources := []*object.VirtualMachine{golden, object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference))}
+	sources := []*object.VirtualMachine{golden, object.NewVirtualMachine(c.Client, resultRef(t, info))}
 
 	refs := make([]types.ManagedObjectReference, n)
 	errs := make([]error, n)
@@ -309,7 +309,12 @@ func TestInstantCloneConcurrent(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			refs[i] = info.Result.(types.ManagedObjectReference)
+			ref, ok := info.Result.(types.ManagedObjectReference)
+			if !ok {
+				errs[i] = fmt.Errorf("task returned %T, not a reference", info.Result)
+				return
+			}
+			refs[i] = ref
 		})
 	}
 	wg.Wait()
@@ -399,4 +404,14 @@ func cloneOnce(t *testing.T, c *govmomi.Client, vm *object.VirtualMachine, name 
 	}
 	_, err = task.WaitForResult(t.Context())
 	return err
+}
+
+// resultRef is the reference a task returned.
+func resultRef(t *testing.T, info *types.TaskInfo) types.ManagedObjectReference {
+	t.Helper()
+	ref, ok := info.Result.(types.ManagedObjectReference)
+	if !ok {
+		t.Fatalf("task returned %T, not a reference", info.Result)
+	}
+	return ref
 }

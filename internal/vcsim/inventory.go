@@ -153,7 +153,11 @@ func createGolden(ctx context.Context, c *vim25.Client, folder *object.Folder, n
 		return golden, fmt.Errorf("vcsim: golden VM controller: %w", err)
 	}
 	devices = append(devices, scsi)
-	disk := devices.CreateDisk(scsi.(types.BaseVirtualController), ds.Ref, "")
+	controller, ok := scsi.(types.BaseVirtualController)
+	if !ok {
+		return golden, fmt.Errorf("vcsim: create golden VM: %T is not a controller", scsi)
+	}
+	disk := devices.CreateDisk(controller, ds.Ref, "")
 	disk.CapacityInKB = 16 * 1024 * 1024 // metadata only: the simulator allocates nothing
 	devices = append(devices, disk)
 	backing, err := network.EthernetCardBackingInfo(ctx)
@@ -188,7 +192,11 @@ func createGolden(ctx context.Context, c *vim25.Client, folder *object.Folder, n
 	if err != nil {
 		return golden, fmt.Errorf("vcsim: create golden VM: %w", err)
 	}
-	vm := object.NewVirtualMachine(c, info.Result.(types.ManagedObjectReference))
+	ref, ok := info.Result.(types.ManagedObjectReference)
+	if !ok {
+		return golden, fmt.Errorf("vcsim: create golden VM: the task returned %T", info.Result)
+	}
+	vm := object.NewVirtualMachine(c, ref)
 	golden.Object = Object{Name: GoldenVMName, Path: path.Join(folder.InventoryPath, GoldenVMName), Ref: vm.Reference()}
 
 	if err := wait(ctx, "power on golden VM", func() (*object.Task, error) { return vm.PowerOn(ctx) }); err != nil {
