@@ -3,7 +3,6 @@ package vcsim
 import (
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
@@ -13,9 +12,6 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// maxVMNameLength is vCenter's limit on virtual machine names.
-const maxVMNameLength = 80
-
 // EnableInstantClone makes r answer VirtualMachine.InstantClone_Task, which
 // govmomi's simulator otherwise rejects with MethodNotFound. A Handler already
 // installed on r keeps answering every other method.
@@ -23,12 +19,13 @@ const maxVMNameLength = 80
 // The registry keeps its own *simulator.VirtualMachine objects (the simulator
 // type-asserts them everywhere); only the dispatch of this one method goes to
 // a short-lived wrapper around the registry's object.
-func EnableInstantClone(r *simulator.Registry) {
+func EnableInstantClone(r *simulator.Registry, opts InstantCloneOptions) {
+	chains := newDeltaChains()
 	next := r.Handler
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		if m.Name == "InstantClone_Task" && m.This.Type == "VirtualMachine" {
 			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &instantCloneSource{VirtualMachine: vm}
+				h := &instantCloneSource{VirtualMachine: vm, opts: opts, chains: chains}
 				shadowInSession(ctx, vm, h)
 				return h, nil
 			}
@@ -66,6 +63,19 @@ func shadowInSession(ctx *simulator.Context, vm *simulator.VirtualMachine, h *in
 // the real VM.
 type instantCloneSource struct {
 	*simulator.VirtualMachine
+	opts   InstantCloneOptions
+	chains *deltaChains
+}
+
+// InstantCloneOptions choose between readings of the reference where vCenter versions differ.
+type InstantCloneOptions struct {
+	// IgnoreLocation places every instant clone as if spec.location were empty (the root VM
+	// folder; the source's datastore, resource pool and host) whatever it says: the vSphere
+	// 8.0 SDK programming guide's reading ("The location property of InstantCloneSpec is
+	// ignored").
+	// Off, the clone goes where the supported settings of spec.location say, on its source's
+	// host.
+	IgnoreLocation bool
 }
 
 // InstantCloneTask is called by the simulator's reflection-based dispatch
@@ -80,7 +90,7 @@ func (src *instantCloneSource) InstantCloneTask(ctx *simulator.Context, req *typ
 	// (as the simulator's own CloneVM_Task does), so clones of one source
 	// run one at a time; see instantClone for the destination folder.
 	task := simulator.CreateTask(vm, "instantClone", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		return instantClone(ctx, vm, &spec)
+		return src.instantClone(ctx, &spec)
 	})
 
 	return &methods.InstantClone_TaskBody{
@@ -88,22 +98,31 @@ func (src *instantCloneSource) InstantCloneTask(ctx *simulator.Context, req *typ
 	}
 }
 
-// instantClone creates the powered-on child of vm described by spec and
-// returns its reference. It runs in the task's goroutine, holding vm's lock
-// on behalf of ctx.
-func instantClone(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineInstantCloneSpec) (types.AnyType, types.BaseMethodFault) {
+// instantClone creates the powered-on child of the source described by spec and returns
+// its reference. It runs in the task's goroutine, holding the source's lock on behalf of ctx.
+func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.VirtualMachineInstantCloneSpec) (types.AnyType, types.BaseMethodFault) {
+	vm := src.VirtualMachine
 	if state := vm.Runtime.PowerState; state != types.VirtualMachinePowerStatePoweredOn {
 		return nil, &types.InvalidPowerState{
 			RequestedState: types.VirtualMachinePowerStatePoweredOn,
 			ExistingState:  state,
 		}
 	}
-	if spec.Name == "" || utf8.RuneCountInString(spec.Name) > maxVMNameLength {
-		return nil, &types.InvalidArgument{InvalidProperty: "spec.name"}
+	if fault := unsupportedLocation(&spec.Location); fault != nil {
+		return nil, fault
 	}
-
-	loc, fault := place(ctx, vm, &spec.Location)
+	var loc *location
+	var fault types.BaseMethodFault
+	if src.opts.IgnoreLocation {
+		loc, fault = withSource(ctx, vm)
+	} else {
+		loc, fault = place(ctx, vm, &spec.Location)
+	}
 	if fault != nil {
+		return nil, fault
+	}
+	frozen := vm.Runtime.InstantCloneFrozen != nil && *vm.Runtime.InstantCloneFrozen
+	if fault := src.chains.grow(vm.Self, frozen); fault != nil {
 		return nil, fault
 	}
 
@@ -116,6 +135,57 @@ func instantClone(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *ty
 		result, fault = cloneAndPowerOn(ctx, vm, spec, loc)
 	})
 	return result, fault
+}
+
+// unsupportedLocation refuses the settings of spec.location that InstantClone does not take.
+// VirtualMachineInstantCloneSpec.location: "The location might be empty or specify: the
+// folder ..., a datastore ..., a resource pool ..., a device change specification. The only
+// allowed device changes are edits of VirtualEthernetCard and filebacked Serial/Parallel
+// ports. All other settings are NOT supported." vCenter refuses them with InvalidArgument
+// naming the setting.
+func unsupportedLocation(l *types.VirtualMachineRelocateSpec) types.BaseMethodFault {
+	set := map[string]bool{
+		"spec.location.host":         l.Host != nil,
+		"spec.location.service":      l.Service != nil,
+		"spec.location.diskMoveType": l.DiskMoveType != "",
+		"spec.location.disk":         len(l.Disk) > 0,
+		"spec.location.transform":    l.Transform != "",
+		"spec.location.profile":      len(l.Profile) > 0,
+		"spec.location.cryptoSpec":   l.CryptoSpec != nil,
+	}
+	for _, p := range []string{"spec.location.host", "spec.location.service", "spec.location.diskMoveType", "spec.location.disk", "spec.location.transform", "spec.location.profile", "spec.location.cryptoSpec"} {
+		if set[p] {
+			return &types.InvalidArgument{InvalidProperty: p}
+		}
+	}
+	for _, change := range l.DeviceChange {
+		c := change.GetVirtualDeviceConfigSpec()
+		if c.Operation != types.VirtualDeviceConfigSpecOperationEdit || c.FileOperation != "" || !editableByInstantClone(c.Device) {
+			return &types.InvalidArgument{InvalidProperty: "spec.location.deviceChange"}
+		}
+	}
+	return nil
+}
+
+// editableByInstantClone: a NIC, or a serial or parallel port backed by a file.
+func editableByInstantClone(d types.BaseVirtualDevice) bool {
+	if _, ok := d.(types.BaseVirtualEthernetCard); ok {
+		return true
+	}
+	var backing types.BaseVirtualDeviceBackingInfo
+	switch port := d.(type) {
+	case *types.VirtualSerialPort:
+		backing = port.Backing
+	case *types.VirtualParallelPort:
+		backing = port.Backing
+	default:
+		return false
+	}
+	switch backing.(type) {
+	case *types.VirtualSerialPortFileBackingInfo, *types.VirtualParallelPortFileBackingInfo:
+		return true
+	}
+	return false
 }
 
 // cloneAndPowerOn drives the simulator's own clone, which does the heavy
@@ -167,9 +237,9 @@ type location struct {
 	folder, datastore, host, pool types.ManagedObjectReference
 }
 
-// place resolves and checks spec.location the way vCenter does, so a bad
-// reference fails the task with a fault instead of tripping the simulator's
-// unchecked type assertions.
+// place resolves and checks the supported settings of spec.location the way
+// vCenter does, so a bad reference fails the task with a fault instead of
+// tripping the simulator's unchecked type assertions.
 func place(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineRelocateSpec) (*location, types.BaseMethodFault) {
 	var loc location
 
@@ -219,41 +289,36 @@ func place(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.Vir
 		loc.datastore = *ds
 	}
 
-	if spec.Host != nil {
-		host, fault := lookup[*simulator.HostSystem](ctx, *spec.Host, "spec.location.host")
-		if fault != nil {
-			return nil, fault
-		}
-		if host.Parent == nil || *host.Parent != pool.Owner {
-			// The host must belong to the compute resource that owns the pool.
-			return nil, &types.InvalidArgument{InvalidProperty: "spec.location.host"}
-		}
-		if !slices.Contains(host.Datastore, loc.datastore) {
-			return nil, datastoreNotOnHost(ctx, loc.datastore, host.Self)
-		}
-		loc.host = host.Self
-		return &loc, nil
+	// An instant clone shares its source's memory, so it runs on the source's host
+	// (VirtualMachineInstantCloneSpec.location offers no host); that host must belong to the
+	// compute resource of the clone's resource pool and mount its datastore.
+	if vm.Runtime.Host == nil {
+		return nil, &types.InvalidState{}
 	}
+	host, fault := lookup[*simulator.HostSystem](ctx, *vm.Runtime.Host, "spec.location.pool")
+	if fault != nil {
+		return nil, fault
+	}
+	if host.Parent == nil || *host.Parent != pool.Owner {
+		return nil, &types.InvalidArgument{InvalidProperty: "spec.location.pool"}
+	}
+	if !hostMounts(host, loc.datastore) {
+		return nil, datastoreNotOnHost(ctx, loc.datastore, host.Self)
+	}
+	loc.host = host.Self
+	return &loc, nil
+}
 
-	// Without a host, keep the child next to its source when the pool allows
-	// it (instant clones share the source's memory), else take the first
-	// host of the pool's compute resource that mounts the datastore.
-	candidates := []types.ManagedObjectReference{}
-	if vm.Runtime.Host != nil {
-		candidates = append(candidates, *vm.Runtime.Host)
+// withSource places a clone as if spec.location were empty (InstantCloneOptions.IgnoreLocation):
+// "If not specified, the root VM folder of the source VM will be used" for the folder, and the
+// source's datastore, resource pool and host for the rest.
+func withSource(ctx *simulator.Context, vm *simulator.VirtualMachine) (*location, types.BaseMethodFault) {
+	ds := sourceDatastore(ctx, vm)
+	dc := datacenterOf(ctx, vm.Parent)
+	if dc == nil || vm.ResourcePool == nil || vm.Runtime.Host == nil || ds == nil {
+		return nil, &types.InvalidState{}
 	}
-	candidates = append(candidates, computeResourceHosts(ctx, pool.Owner)...)
-	for _, ref := range candidates {
-		host, ok := ctx.Map.Get(ref).(*simulator.HostSystem)
-		if !ok || host.Parent == nil || *host.Parent != pool.Owner {
-			continue
-		}
-		if slices.Contains(host.Datastore, loc.datastore) {
-			loc.host = host.Self
-			return &loc, nil
-		}
-	}
-	return nil, &types.InvalidArgument{InvalidProperty: "spec.location.datastore"}
+	return &location{folder: dc.VmFolder, datastore: *ds, pool: *vm.ResourcePool, host: *vm.Runtime.Host}, nil
 }
 
 // lookup returns the registry object ref names, if it has type T.

@@ -9,7 +9,6 @@ import (
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -118,6 +117,8 @@ func TestInstantCloneDefaultFolder(t *testing.T) {
 	}
 }
 
+// TestInstantCloneLocation: the supported settings of spec.location (folder, datastore,
+// resource pool) place the child; it always runs on its source's host.
 func TestInstantCloneLocation(t *testing.T) {
 	t.Parallel()
 	s := start(t, Options{Clusters: 2, HostsPerCluster: 2, Datastores: 4})
@@ -131,24 +132,17 @@ func TestInstantCloneLocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := struct{ folder, datastore, host, pool types.ManagedObjectReference }{
+	want := struct{ folder, datastore, pool types.ManagedObjectReference }{
 		folder:    folder.Reference(),
 		datastore: inv.Datastores[2].Ref,
-		host:      inv.Clusters[1].Hosts[1].Ref,
-		pool:      inv.Clusters[1].ResourcePool.Ref,
+		pool:      inv.Golden.ResourcePool.Ref,
 	}
-	if want.host == inv.Golden.Host.Ref || want.pool == inv.Golden.ResourcePool.Ref || want.datastore == inv.Golden.Datastore.Ref {
-		t.Fatal("test location must differ from the golden VM's")
+	if want.datastore == inv.Golden.Datastore.Ref {
+		t.Fatal("test datastore must differ from the golden VM's")
 	}
-
 	info, err := cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{
-		Name: "placed",
-		Location: types.VirtualMachineRelocateSpec{
-			Folder:    &want.folder,
-			Datastore: &want.datastore,
-			Host:      &want.host,
-			Pool:      &want.pool,
-		},
+		Name:     "placed",
+		Location: types.VirtualMachineRelocateSpec{Folder: &want.folder, Datastore: &want.datastore, Pool: &want.pool},
 	})
 	if err != nil {
 		t.Fatalf("instant clone: %v", err)
@@ -160,8 +154,8 @@ func TestInstantCloneLocation(t *testing.T) {
 	if len(child.Datastore) != 1 || child.Datastore[0] != want.datastore {
 		t.Errorf("datastores %v, want %s", child.Datastore, want.datastore)
 	}
-	if *child.Runtime.Host != want.host {
-		t.Errorf("host %s, want %s", child.Runtime.Host, want.host)
+	if *child.Runtime.Host != inv.Golden.Host.Ref {
+		t.Errorf("host %s, want the source's %s", child.Runtime.Host, inv.Golden.Host.Ref)
 	}
 	if *child.ResourcePool != want.pool {
 		t.Errorf("pool %s, want %s", child.ResourcePool, want.pool)
@@ -170,22 +164,99 @@ func TestInstantCloneLocation(t *testing.T) {
 		t.Errorf("child is %s", child.Runtime.PowerState)
 	}
 
-	// A pool alone moves the child to a host of that pool's cluster.
-	info, err = cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{
-		Name:     "pool-only",
-		Location: types.VirtualMachineRelocateSpec{Pool: &want.pool},
+	// A resource pool of another cluster cannot hold a child that runs on the source's host.
+	other := inv.Clusters[1].ResourcePool.Ref
+	_, err = cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{
+		Name: "elsewhere", Location: types.VirtualMachineRelocateSpec{Pool: &other},
 	})
-	if err != nil {
-		t.Fatalf("instant clone with a pool: %v", err)
+	var ia *types.InvalidArgument
+	if _, ok := fault.As(err, &ia); !ok || ia.InvalidProperty != "spec.location.pool" {
+		t.Errorf("a pool of another cluster: got %v, want InvalidArgument on spec.location.pool", err)
 	}
-	child = vmProps(t, c, resultRef(t, info))
-	var host mo.HostSystem
-	if err := golden.Properties(ctx, *child.Runtime.Host, []string{"parent"}, &host); err != nil {
+}
+
+// TestInstantCloneUnsupportedLocation: every setting of spec.location the reference does not
+// allow is refused, naming it.
+func TestInstantCloneUnsupportedLocation(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{})
+	c := login(t, s)
+	inv := s.Inventory()
+	golden := goldenVM(t, c)
+	host := inv.Golden.Host.Ref
+	disk := &types.VirtualDisk{}
+	nic := &types.VirtualVmxnet3{}
+	for _, tc := range []struct {
+		name     string
+		location types.VirtualMachineRelocateSpec
+		property string
+	}{
+		{"host, even the source's", types.VirtualMachineRelocateSpec{Host: &host}, "spec.location.host"},
+		{"disk move type", types.VirtualMachineRelocateSpec{DiskMoveType: string(types.VirtualMachineRelocateDiskMoveOptionsMoveAllDiskBackingsAndAllowSharing)}, "spec.location.diskMoveType"},
+		{"disk transform", types.VirtualMachineRelocateSpec{Transform: types.VirtualMachineRelocateTransformationSparse}, "spec.location.transform"},
+		{"a disk edit", types.VirtualMachineRelocateSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{
+			&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk},
+		}}, "spec.location.deviceChange"},
+		{"a NIC added", types.VirtualMachineRelocateSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{
+			&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: nic},
+		}}, "spec.location.deviceChange"},
+	} {
+		_, err := cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{Name: "x", Location: tc.location})
+		var ia *types.InvalidArgument
+		if _, ok := fault.As(err, &ia); !ok || ia.InvalidProperty != tc.property {
+			t.Errorf("%s: got %v, want InvalidArgument on %s", tc.name, err, tc.property)
+		}
+	}
+}
+
+// TestInstantCloneIgnoresLocation: with the SDK guide's reading, the child lands as if
+// spec.location were empty: the root VM folder, with its source's datastore and host.
+func TestInstantCloneIgnoresLocation(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{InstantCloneIgnoresLocation: true})
+	c := login(t, s)
+	inv := s.Inventory()
+	golden := goldenVM(t, c)
+	folder, err := object.NewFolder(c.Client, inv.VMFolder.Ref).CreateFolder(t.Context(), "pool-a")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if *child.ResourcePool != want.pool || *host.Parent != inv.Clusters[1].Ref {
-		t.Errorf("pool %s on host %s of %s, want pool %s in %s",
-			child.ResourcePool, child.Runtime.Host, host.Parent, want.pool, inv.Clusters[1].Ref)
+	f, ds := folder.Reference(), inv.Datastores[3].Ref
+	info, err := cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{
+		Name: "asked-elsewhere", Location: types.VirtualMachineRelocateSpec{Folder: &f, Datastore: &ds},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := vmProps(t, c, resultRef(t, info))
+	src := vmProps(t, c, golden.Reference())
+	if *child.Parent != inv.VMFolder.Ref || child.Datastore[0] != inv.Golden.Datastore.Ref || *child.Runtime.Host != *src.Runtime.Host {
+		t.Errorf("child in %s on %v and %s, want the root VM folder %s and its source's %s and %s",
+			child.Parent, child.Datastore, child.Runtime.Host, inv.VMFolder.Ref, inv.Golden.Datastore.Ref, src.Runtime.Host)
+	}
+}
+
+// TestInstantCloneDeltaChain: an unfrozen source works for 255 instant clones, then refuses
+// with TooManySnapshotLevels (KB 67186); a frozen one gains no delta disk.
+func TestInstantCloneDeltaChain(t *testing.T) {
+	chains := newDeltaChains()
+	src := types.ManagedObjectReference{Type: "VirtualMachine", Value: "vm-1"}
+	for i := 0; i < maxDeltaChain; i++ {
+		if f := chains.grow(src, false); f != nil {
+			t.Fatalf("clone %d refused: %T", i+1, f)
+		}
+	}
+	if _, ok := chains.grow(src, false).(*types.TooManySnapshotLevels); !ok {
+		t.Fatalf("clone %d of an unfrozen source was not refused", maxDeltaChain+1)
+	}
+	frozen := types.ManagedObjectReference{Type: "VirtualMachine", Value: "vm-2"}
+	for i := 0; i < maxDeltaChain+10; i++ {
+		if f := chains.grow(frozen, true); f != nil {
+			t.Fatalf("frozen source refused clone %d", i+1)
+		}
+	}
+	if n := chains.Length(frozen); n != 0 {
+		t.Fatalf("frozen source grew a chain of %d", n)
 	}
 }
 
@@ -257,17 +328,12 @@ func TestInstantCloneTaskFaults(t *testing.T) {
 			_, ok := fault.As(err, &f)
 			return ok && f.InvalidProperty == "spec.location.pool"
 		}},
-		{"host outside the pool's cluster", types.VirtualMachineInstantCloneSpec{
+		{"a host, which instant clones do not take", types.VirtualMachineInstantCloneSpec{
 			Name: "c", Location: types.VirtualMachineRelocateSpec{Host: &otherHost},
 		}, func(err error) bool {
 			var f *types.InvalidArgument
 			_, ok := fault.As(err, &f)
 			return ok && f.InvalidProperty == "spec.location.host"
-		}},
-		{"empty name", types.VirtualMachineInstantCloneSpec{}, func(err error) bool {
-			var f *types.InvalidArgument
-			_, ok := fault.As(err, &f)
-			return ok && f.InvalidProperty == "spec.name"
 		}},
 	} {
 		if _, err := cloneAndWait(t, golden, tc.spec); !tc.check(err) {

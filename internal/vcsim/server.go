@@ -61,6 +61,9 @@ type Options struct {
 	Latency         time.Duration // added to every SOAP call; 0 = none
 	TaskLatency     time.Duration // added to clone, instant-clone, power and destroy calls; 0 = none
 	Listen          string        // loopback host:port, default 127.0.0.1:0
+	// InstantCloneIgnoresLocation places instant clones with their source whatever
+	// spec.location says (see InstantCloneOptions.IgnoreLocation).
+	InstantCloneIgnoresLocation bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -180,7 +183,8 @@ func Start(opts Options) (_ *Server, err error) {
 	// session manager accept exactly that user and password.
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: s.user}
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
-	EnableInstantClone(m.Service.Context.Map)
+	EnableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation})
+	enforceVCenterRules(m.Service.Context.Map)
 	s.observeSessions(m.Service.Context.Map)
 
 	// The golden VM is built in process, before the server starts and before

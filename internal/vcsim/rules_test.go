@@ -1,0 +1,117 @@
+package vcsim
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+func TestEscapeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":         "plain",
+		"VDI/Sales 50%": "VDI%2fSales 50%25",
+		`back\slash`:    "back%5cslash",
+		"already%2fone": "already%2fone",
+		"100%":          "100%25",
+		"%zz":           "%25zz",
+	} {
+		if got := EscapeName(in); got != want {
+			t.Errorf("EscapeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestEntityNames: folders, clones and renames are stored escaped, as vCenter stores them, and
+// names of 80 characters or more are refused with InvalidName.
+func TestEntityNames(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{})
+	c := login(t, s)
+	ctx := t.Context()
+	root := object.NewFolder(c.Client, s.Inventory().VMFolder.Ref)
+	f, err := root.CreateFolder(ctx, "VDI/Sales 50%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var folder mo.Folder
+	if err := c.RetrieveOne(ctx, f.Reference(), []string{"name"}, &folder); err != nil {
+		t.Fatal(err)
+	}
+	if folder.Name != "VDI%2fSales 50%25" {
+		t.Errorf("folder stored as %q, want it escaped", folder.Name)
+	}
+	task, err := f.Rename(ctx, `a\b`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RetrieveOne(ctx, f.Reference(), []string{"name"}, &folder); err != nil || folder.Name != "a%5cb" {
+		t.Errorf("renamed to %q (%v), want a%%5cb", folder.Name, err)
+	}
+	for _, name := range []string{strings.Repeat("n", 80), strings.Repeat("/", 27), ""} {
+		_, err := root.CreateFolder(ctx, name)
+		var in *types.InvalidName
+		if _, ok := fault.As(err, &in); !ok {
+			t.Errorf("folder named %q (%d characters): got %v, want InvalidName", name, len(name), err)
+		}
+	}
+	if _, err := root.CreateFolder(ctx, strings.Repeat("n", 79)); err != nil {
+		t.Errorf("a 79-character name: %v", err)
+	}
+	_, err = goldenVM(t, c).Clone(ctx, root, strings.Repeat("v", 80), types.VirtualMachineCloneSpec{})
+	var in *types.InvalidName
+	if _, ok := fault.As(err, &in); !ok {
+		t.Errorf("a clone named with 80 characters: got %v, want InvalidName", err)
+	}
+}
+
+// TestCloneLocation: a full clone onto a host of another cluster, or onto a host that does not
+// mount the datastore, is refused.
+func TestCloneLocation(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{Clusters: 2})
+	c := login(t, s)
+	ctx := t.Context()
+	inv := s.Inventory()
+	golden := goldenVM(t, c)
+	root := object.NewFolder(c.Client, inv.VMFolder.Ref)
+
+	other := inv.Clusters[1].Hosts[0].Ref
+	pool := inv.Clusters[0].ResourcePool.Ref
+	_, err := golden.Clone(ctx, root, "x", types.VirtualMachineCloneSpec{Location: types.VirtualMachineRelocateSpec{Host: &other, Pool: &pool}})
+	var ia *types.InvalidArgument
+	if _, ok := fault.As(err, &ia); !ok || ia.InvalidProperty != "spec.location.host" {
+		t.Errorf("a host outside the pool's cluster: got %v, want InvalidArgument on spec.location.host", err)
+	}
+
+	host, ds := inv.Clusters[0].Hosts[1].Ref, inv.Datastores[1].Ref
+	sim, ok := s.Service().Context.Map.Get(host).(*simulator.HostSystem)
+	if !ok {
+		t.Fatal("host not in the registry")
+	}
+	s.Service().Context.WithLock(sim, func() {
+		sim.Datastore = slicesWithout(sim.Datastore, ds)
+	})
+	_, err = golden.Clone(ctx, root, "y", types.VirtualMachineCloneSpec{Location: types.VirtualMachineRelocateSpec{Host: &host, Datastore: &ds}})
+	var nw *types.DatastoreNotWritableOnHost
+	if _, ok := fault.As(err, &nw); !ok {
+		t.Errorf("a host that does not mount the datastore: got %v, want DatastoreNotWritableOnHost", err)
+	}
+}
+
+func slicesWithout(refs []types.ManagedObjectReference, drop types.ManagedObjectReference) []types.ManagedObjectReference {
+	var out []types.ManagedObjectReference
+	for _, r := range refs {
+		if r != drop {
+			out = append(out, r)
+		}
+	}
+	return out
+}
