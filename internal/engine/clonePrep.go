@@ -50,6 +50,21 @@ func (e *Engine) clonePrepFolders(ctx context.Context) (map[string]string, error
 	return out, nil
 }
 
+// vmFolder is the ID of the datacenter's VM folder, looked up once.
+func (e *Engine) vmFolder(ctx context.Context) (string, error) {
+	e.folderMu.Lock()
+	defer e.folderMu.Unlock()
+	if e.root != "" {
+		return e.root, nil
+	}
+	f, err := e.vc.FindFolder(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("finding the datacenter's VM folder: %w", err)
+	}
+	e.root = f.ID
+	return e.root, nil
+}
+
 // forgetClonePrepFolders drops the remembered folder IDs after one was found gone.
 func (e *Engine) forgetClonePrepFolders() {
 	e.folderMu.Lock()

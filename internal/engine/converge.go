@@ -116,23 +116,37 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 
 	parents := map[placementKey]string{}
 	if spec.Size > 0 {
-		if parents, err = e.publishOnto(ctx, target.image, env.hosts); err != nil {
+		if parents, err = e.publishOnto(ctx, target.image, spec.ResourcePool, env.hosts); err != nil {
 			return err
 		}
 	}
-	pool, err := e.ReadPool(ctx, id)
-	if err != nil {
-		return err
-	}
-	plan := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
-	e.log.Info(ctx, "converging pool", map[string]any{
-		"pool": id, "remove": len(plan.Remove), "create_or_recreate": len(plan.Jobs), "moves": plan.Moves(),
-	})
-	if err := e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone"); err != nil {
-		return err
-	}
-	if err := e.runJobs(ctx, id, spec, target, parents, plan.Jobs); err != nil {
-		return err
+	// vCenter may put a clone elsewhere than asked: a second pass moves or recreates those
+	// (placementPasses bounds it, so a vCenter that always misplaces leaves drift, not a loop).
+	for pass := 1; pass <= placementPasses; pass++ {
+		pool, err := e.ReadPool(ctx, id)
+		if err != nil {
+			return err
+		}
+		plan := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
+		if pass > 1 && len(plan.Jobs)+len(plan.Remove) == 0 {
+			break
+		}
+		e.log.Info(ctx, "converging pool", map[string]any{
+			"pool": id, "pass": pass, "remove": len(plan.Remove), "create_or_recreate": len(plan.Jobs), "moves": plan.Moves(),
+		})
+		if err := e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone"); err != nil {
+			return err
+		}
+		created, err := e.runJobs(ctx, id, spec, target, parents, plan.Jobs)
+		if err != nil {
+			return err
+		}
+		if len(created) == 0 {
+			break
+		}
+		if err := e.adoptStrays(ctx, id, created); err != nil {
+			return err
+		}
 	}
 	rec.ImageID, rec.PushToken = target.image, target.token
 	rec.PendingImageID, rec.PendingPushToken = "", ""
@@ -159,6 +173,38 @@ func (rec *poolRecord) declare(spec PoolSpec, env *placementEnv) {
 		rec.PendingImageID, rec.PendingPushToken = pendingImage, pendingToken
 	}
 	rec.Placement = env.hosts
+}
+
+// placementPasses is how many times a converge plans and runs: the second pass recreates the
+// clones vCenter put on another datastore or host than asked.
+const placementPasses = 2
+
+// adoptStrays moves the clones just made that vCenter put outside the pool's folder (the
+// vSphere 8 SDK guide: "The location property of InstantCloneSpec is ignored", so a clone may
+// land in its parent's or the datacenter's VM folder) into it, in one call.
+func (e *Engine) adoptStrays(ctx context.Context, poolID string, created []string) error {
+	root, err := e.vmFolder(ctx)
+	if err != nil {
+		return err
+	}
+	_, _, vms, err := e.readWithClonePrep(ctx, poolID, root)
+	if err != nil {
+		return fmt.Errorf("checking where the clones of pool %s landed: %w", poolID, err)
+	}
+	var strays []string
+	for _, vm := range vms {
+		if vm.Folder != poolID && slices.Contains(created, vm.ID) {
+			strays = append(strays, vm.ID)
+		}
+	}
+	if len(strays) == 0 {
+		return nil
+	}
+	e.log.Warn(ctx, "vCenter put clones outside the pool's folder; moving them in", map[string]any{"pool": poolID, "count": len(strays)})
+	if err := e.vc.MoveIntoFolder(ctx, poolID, strays...); err != nil {
+		return fmt.Errorf("moving %d clone(s) into the folder of pool %s: %w", len(strays), poolID, err)
+	}
+	return nil
 }
 
 // cloneJob creates clone Name on Datastore/Host; OldID, when set, is the clone it replaces.
@@ -221,10 +267,11 @@ func clonesAsVMs(cs []Clone) []VM {
 
 // runJobs creates and recreates clones, as many at once as the engine's slots allow, with at
 // most batch_size recreations out of service at once (pushimage.go).
-func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, jobs []cloneJob) error {
+func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, jobs []cloneJob) ([]string, error) {
 	if len(jobs) == 0 {
-		return nil
+		return nil, nil
 	}
+	var created []string
 	batch := spec.BatchSize
 	if batch < 1 {
 		batch = e.Concurrency()
@@ -249,7 +296,13 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 			if stop.Load() || ctx.Err() != nil {
 				return
 			}
-			if err := e.cloneOne(ctx, poolID, spec, target, parents, job, extra); err != nil {
+			id, err := e.cloneOne(ctx, poolID, spec, target, parents, job, extra)
+			if id != "" {
+				mu.Lock()
+				created = append(created, id)
+				mu.Unlock()
+			}
+			if err != nil {
 				e.log.Error(ctx, "clone failed", map[string]any{"pool": poolID, "clone": job.Name, "error": err.Error()})
 				mu.Lock()
 				failures.Failures[job.Name] = err
@@ -266,13 +319,13 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("stopped after %d of %d clone(s): %w", done.Load(), total, err)
+		return created, fmt.Errorf("stopped after %d of %d clone(s): %w", done.Load(), total, err)
 	}
 	if len(failures.Failures) > 0 {
 		failures.Stopped = stop.Load() && int(done.Load())+len(failures.Failures) < total
-		return failures
+		return created, failures
 	}
-	return nil
+	return created, nil
 }
 
 // guestInfo is the extraConfig a pool's guestinfo map sets on each clone.
@@ -284,14 +337,16 @@ func guestInfo(values map[string]string) map[string]string {
 	return out
 }
 
-func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, job cloneJob, extra map[string]string) error {
+// cloneOne (re)creates one clone and returns its ID once vCenter made it (even when marking
+// it failed, so that it can be found again).
+func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, job cloneJob, extra map[string]string) (string, error) {
 	parent, ok := parents[placementKey{job.Datastore, job.Host}]
 	if !ok {
-		return fmt.Errorf("no parent VM of image %s on %s/%s", target.image, job.Datastore, job.Host)
+		return "", fmt.Errorf("no parent VM of image %s on %s/%s", target.image, job.Datastore, job.Host)
 	}
 	if job.OldID != "" {
 		if err := e.slot(ctx, func() error { return e.vc.RemoveVM(ctx, job.OldID, true) }); err != nil {
-			return err
+			return "", err
 		}
 	}
 	var id string
@@ -299,19 +354,19 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 		var err error
 		id, err = e.vc.InstantClone(ctx, InstantCloneSpec{
 			Parent: parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
-			Host: job.Host, Pool: spec.ResourcePool, ExtraConfig: extra,
+			Pool: spec.ResourcePool, ExtraConfig: extra,
 		})
 		return err
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	marks := Marks{MarkImage: target.image}
 	if target.token != "" {
 		marks[MarkPushToken] = target.token
 	}
 	if err := e.vc.SetMarks(ctx, VMObject(id), marks); err != nil {
-		return fmt.Errorf("marking clone %s (%s): %w", job.Name, id, err)
+		return id, fmt.Errorf("marking clone %s (%s): %w", job.Name, id, err)
 	}
-	return nil
+	return id, nil
 }

@@ -86,3 +86,18 @@ func TestCreateInForeignFolder(t *testing.T) {
 		t.Fatalf("a failed read of the folder: want a plain error, got %v", err)
 	}
 }
+// TestClonesPlacedElsewhere: when vCenter puts instant clones in the datacenter's VM folder
+// whatever the spec asks, the engine moves them into the pool's folder, and the pool reads
+// back whole.
+func TestClonesPlacedElsewhere(t *testing.T) {
+	f := newOnFake(t, fake.Options{InstantCloneIgnoresLocation: true})
+	ds := f.vc.Datastores()[:2]
+	id := f.create(t, poolSpec("p", f.image(t, "a"), 6, ds...)).ID
+	if got := spread(f.clones(id), ds); got != "datastore-1=3 datastore-2=3" {
+		t.Fatalf("clones in the pool's folder: %s", got)
+	}
+	f.checkPool(t, id, 6)
+	if n := f.vc.Calls("MoveIntoFolder"); n < 1 {
+		t.Fatal("no clone was moved")
+	}
+}

@@ -22,6 +22,9 @@ type Engine struct {
 	// out to be gone (a folder deleted out of band).
 	folderMu sync.Mutex
 	folders  map[string]string
+	root     string // the datacenter's VM folder
+
+	snapshotMu sync.Mutex // one replica snapshot taken at a time
 }
 
 // New builds an engine. concurrency < 1 means 1; a nil log discards.

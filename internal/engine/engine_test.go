@@ -62,3 +62,13 @@ func (f *fixture) image(t *testing.T) string {
 	}
 	return img.ID
 }
+
+// vms lists every VM of the simulator's datacenter.
+func (f *fixture) vms(t *testing.T) []engine.VM {
+	t.Helper()
+	vms, err := f.client.AllVMs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vms
+}

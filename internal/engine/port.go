@@ -37,8 +37,10 @@ type Port interface {
 	// for each datastore, the hosts that mount it.
 	Environment(ctx context.Context, resourcePoolID string, datastoreIDs []string) (*Environment, error)
 
-	// CloneVM makes a full clone and returns its ID.
+	// CloneVM makes a full or linked clone and returns its ID.
 	CloneVM(ctx context.Context, s CloneSpec) (string, error)
+	// Snapshot takes a snapshot of a VM's disks and returns its ID.
+	Snapshot(ctx context.Context, vmID, name string) (string, error)
 	// InstantClone forks a running parent and returns the child's ID.
 	InstantClone(ctx context.Context, s InstantCloneSpec) (string, error)
 	// PowerOn powers a VM on; one already on is fine.
@@ -113,25 +115,28 @@ type Environment struct {
 	Mounts map[string][]string
 }
 
-// CloneSpec says where a full clone lands.
+// CloneSpec says where a clone lands.
 type CloneSpec struct {
 	Source     string // VM ID
 	SnapshotID string // optional: clone from this snapshot
+	Linked     bool   // a linked clone on SnapshotID's disks instead of a full copy
 	Folder     string
 	Name       string
 	Datastore  string
 	Host       string
-	Pool       string // resource pool ID
+	Pool       string // resource pool ID; empty: the source's
 	PowerOn    bool
 }
 
-// InstantCloneSpec says where an instant clone lands and what extraConfig it gets.
+// InstantCloneSpec says where an instant clone should land and what extraConfig it gets. It
+// has no host: an instant clone runs on its parent's host. vCenter may also put it elsewhere
+// than asked (the vSphere 8 SDK guide: "The location property of InstantCloneSpec is
+// ignored"), so the engine checks where each clone is.
 type InstantCloneSpec struct {
 	Parent      string // running parent VM ID
 	Name        string
 	Folder      string
 	Datastore   string
-	Host        string
 	Pool        string
 	ExtraConfig map[string]string
 }

@@ -12,10 +12,14 @@ import (
 )
 
 // Publishing, as Horizon does it: an image's template is a full clone of the golden VM's
-// snapshot (ClonePrepInternalTemplateFolder); each datastore a pool uses gets a replica of it
-// (ClonePrepReplicaVmFolder), and each (datastore, host) pair a running parent cloned from
-// the replica (ClonePrepParentVmFolder), which clones fork from. Every internal VM is built
-// in ClonePrepResyncVmFolder and moved to its own folder only once marked ready.
+// snapshot (ClonePrepInternalTemplateFolder); each datastore a pool uses gets one full replica
+// of it with a snapshot (ClonePrepReplicaVmFolder), and each (datastore, host) pair a running
+// parent, a linked clone of the replica's snapshot in the pool's resource pool
+// (ClonePrepParentVmFolder), which clones fork from. Every internal VM is built in
+// ClonePrepResyncVmFolder and moved to its own folder only once marked ready.
+
+// replicaSnapshot is the snapshot of each replica that parents are linked to.
+const replicaSnapshot = "instantclone-replica"
 
 // PublishImage publishes a new image: the ClonePrep folders if missing, then its template
 // VM cloned from the snapshot and marked as the image's own.
@@ -74,7 +78,7 @@ type placementKey struct{ Datastore, Host string }
 // publishOnto makes sure the image has a replica on every datastore and a running parent on
 // every (datastore, host) pair, building what is missing in parallel, and returns the parents.
 // Pools sharing an image share these VMs: the image lock keeps two pools from building one twice.
-func (e *Engine) publishOnto(ctx context.Context, imageID string, hostsByDatastore map[string][]string) (map[placementKey]string, error) {
+func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, hostsByDatastore map[string][]string) (map[placementKey]string, error) {
 	unlock, err := e.locks.lock(ctx, imageKey(imageID))
 	if err != nil {
 		return nil, err
@@ -97,7 +101,7 @@ func (e *Engine) publishOnto(ctx context.Context, imageID string, hostsByDatasto
 	g, gctx := errgroup.WithContext(ctx)
 	for _, ds := range sortedKeys(hostsByDatastore) {
 		g.Go(func() error {
-			found, err := e.publishOntoDatastore(gctx, internal, img, tmpl.ID, ds, hostsByDatastore[ds])
+			found, err := e.publishOntoDatastore(gctx, internal, img, tmpl.ID, resourcePool, ds, hostsByDatastore[ds])
 			mu.Lock()
 			for k, v := range found {
 				parents[k] = v
@@ -114,23 +118,17 @@ func (e *Engine) publishOnto(ctx context.Context, imageID string, hostsByDatasto
 
 // publishOntoDatastore makes sure the image has a replica on ds and a running parent on each
 // of hosts, and returns the parents.
-func (e *Engine) publishOntoDatastore(ctx context.Context, internal *internalSet, img *Image, templateID, ds string, hosts []string) (map[placementKey]string, error) {
-	replicaID := ""
-	if replica := internal.replica(img.ID, ds); replica != nil {
-		replicaID = replica.ID
-	} else {
-		id, err := e.buildInternal(ctx, img, internal.folders, roleReplica, CloneSpec{Source: templateID, Name: replicaName(img.ID, ds), Datastore: ds})
-		if err != nil {
-			return nil, err
-		}
-		replicaID = id
+func (e *Engine) publishOntoDatastore(ctx context.Context, internal *internalSet, img *Image, templateID, resourcePool, ds string, hosts []string) (map[placementKey]string, error) {
+	replicaID, err := e.ensureReplica(ctx, internal, img, templateID, ds)
+	if err != nil {
+		return nil, err
 	}
 	parents := map[placementKey]string{}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	for _, host := range hosts {
 		g.Go(func() error {
-			id, err := e.ensureParent(gctx, internal, img, replicaID, ds, host)
+			id, err := e.ensureParent(gctx, internal, img, replicaID, resourcePool, ds, host)
 			if err != nil {
 				return err
 			}
@@ -143,20 +141,68 @@ func (e *Engine) publishOntoDatastore(ctx context.Context, internal *internalSet
 	return parents, g.Wait()
 }
 
-func (e *Engine) ensureParent(ctx context.Context, internal *internalSet, img *Image, replicaID, ds, host string) (string, error) {
+// ensureReplica returns the image's replica on ds, building it (a full clone of the template)
+// when missing.
+func (e *Engine) ensureReplica(ctx context.Context, internal *internalSet, img *Image, templateID, ds string) (string, error) {
+	if replica := internal.replica(img.ID, ds); replica != nil {
+		return replica.ID, nil
+	}
+	return e.buildInternal(ctx, img, internal.folders, roleReplica, CloneSpec{Source: templateID, Name: replicaName(img.ID, ds), Datastore: ds})
+}
+
+// ensureParent returns the image's running parent on (ds, host), building it when missing: a
+// linked clone of the replica's snapshot, run in the pool's resource pool on that host.
+func (e *Engine) ensureParent(ctx context.Context, internal *internalSet, img *Image, replicaID, resourcePool, ds, host string) (string, error) {
 	if p := internal.parent(img.ID, ds, host); p != nil {
-		if !p.PoweredOn {
-			// Clones fork from a running parent: one powered off behind our back is turned back on.
-			e.log.Warn(ctx, "parent VM found powered off; powering it on", map[string]any{"image": img.ID, "vm": p.ID, "name": p.Name})
-			if err := e.slot(ctx, func() error { return e.vc.PowerOn(ctx, p.ID) }); err != nil {
-				return "", fmt.Errorf("powering on parent VM %s: %w", p.Name, err)
-			}
-		}
-		return p.ID, nil
+		return p.ID, e.powerOnParent(ctx, img, p)
+	}
+	snapshot, err := e.replicaSnapshot(ctx, replicaID)
+	if err != nil {
+		return "", err
 	}
 	return e.buildInternal(ctx, img, internal.folders, roleParent, CloneSpec{
-		Source: replicaID, Name: parentName(img.ID, ds, host), Datastore: ds, Host: host, PowerOn: true,
+		Source: replicaID, SnapshotID: snapshot, Linked: true, Name: parentName(img.ID, ds, host),
+		Datastore: ds, Host: host, Pool: resourcePool, PowerOn: true,
 	})
+}
+
+// replicaSnapshot is the snapshot of a replica that parents are linked to, taken when the
+// first parent is built from it (parents of several hosts are built at once: the lock makes
+// one of them take it).
+func (e *Engine) replicaSnapshot(ctx context.Context, replicaID string) (string, error) {
+	e.snapshotMu.Lock()
+	defer e.snapshotMu.Unlock()
+	src, err := e.vc.SourceVM(ctx, replicaID)
+	if err != nil {
+		return "", fmt.Errorf("reading the snapshots of replica %s: %w", replicaID, err)
+	}
+	for _, s := range src.Snapshots {
+		if s.Name == replicaSnapshot {
+			return s.ID, nil
+		}
+	}
+	var id string
+	err = e.slot(ctx, func() error {
+		id, err = e.vc.Snapshot(ctx, replicaID, replicaSnapshot)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("taking the snapshot of replica %s that parents are linked to: %w", replicaID, err)
+	}
+	return id, nil
+}
+
+// powerOnParent turns a parent powered off behind the engine's back on again: clones fork
+// from a running parent.
+func (e *Engine) powerOnParent(ctx context.Context, img *Image, p *VM) error {
+	if p.PoweredOn {
+		return nil
+	}
+	e.log.Warn(ctx, "parent VM found powered off; powering it on", map[string]any{"image": img.ID, "vm": p.ID, "name": p.Name})
+	if err := e.slot(ctx, func() error { return e.vc.PowerOn(ctx, p.ID) }); err != nil {
+		return fmt.Errorf("powering on parent VM %s: %w", p.Name, err)
+	}
+	return nil
 }
 
 // buildInternal clones an internal VM into the resync folder, marks it as the image's and

@@ -5,8 +5,13 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine/fake"
+	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
+	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // TestPublishImage: publishing makes the four ClonePrep folders and one template, marked as
@@ -99,5 +104,40 @@ func TestPublishFailureLeavesNothing(t *testing.T) {
 		if vms := f.internal(folder); len(vms) > 0 {
 			t.Fatalf("left in %s: %v", folder, names(vms))
 		}
+	}
+}
+
+// TestParentsLinkedToReplica: on the simulator, each parent is a linked clone of its replica's
+// snapshot, running in the pool's resource pool on its own host.
+func TestParentsLinkedToReplica(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, vcsim.Options{})
+	p := f.pool(t, "lnk", f.image(t), 2, f.datastores(1))
+	pool := p.Spec.ResourcePool
+	var parents, replicas []mo.VirtualMachine
+	for _, vm := range f.vms(t) {
+		var m mo.VirtualMachine
+		if err := property.DefaultCollector(f.client.Vim()).RetrieveOne(ctx, vsphere.VMRef(vm.ID), []string{"name", "resourcePool", "runtime.host", "snapshot"}, &m); err != nil {
+			t.Fatal(err)
+		}
+		switch vm.Marks[engine.MarkRole] {
+		case "parent":
+			parents = append(parents, m)
+		case "replica":
+			replicas = append(replicas, m)
+		}
+	}
+	if len(replicas) != 1 || replicas[0].Snapshot == nil || len(replicas[0].Snapshot.RootSnapshotList) != 1 {
+		t.Fatalf("replicas %d, want one with the snapshot parents are linked to", len(replicas))
+	}
+	hosts := map[string]bool{}
+	for _, m := range parents {
+		if m.ResourcePool == nil || m.ResourcePool.Value != pool {
+			t.Errorf("parent %s runs in %v, want the pool's resource pool %s", m.Name, m.ResourcePool, pool)
+		}
+		hosts[m.Runtime.Host.Value] = true
+	}
+	if len(parents) != 2 || len(hosts) != 2 {
+		t.Fatalf("%d parents on %d hosts, want one on each of the 2 hosts", len(parents), len(hosts))
 	}
 }

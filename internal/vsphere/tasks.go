@@ -144,6 +144,11 @@ func (c *Client) CloneVM(ctx context.Context, s engine.CloneSpec) (string, error
 		snap := ref("VirtualMachineSnapshot", s.SnapshotID)
 		spec.Snapshot = &snap
 	}
+	if s.Linked {
+		// VirtualMachineRelocateDiskMoveOptions: a child disk backing on the snapshot's disks,
+		// so the clone takes almost no space of its own.
+		spec.Location.DiskMoveType = string(types.VirtualMachineRelocateDiskMoveOptionsCreateNewChildDiskBacking)
+	}
 	if s.Datastore != "" {
 		ds := datastoreRef(s.Datastore)
 		spec.Location.Datastore = &ds
@@ -170,11 +175,14 @@ func (c *Client) CloneVM(ctx context.Context, s engine.CloneSpec) (string, error
 
 // InstantClone forks a running parent VM and returns the child's ID.
 func (c *Client) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (string, error) {
-	folder, ds, host, pool := folderRef(s.Folder), datastoreRef(s.Datastore), hostRef(s.Host), poolRef(s.Pool)
+	// VirtualMachineInstantCloneSpec.location takes a folder, a datastore, a resource pool and
+	// NIC edits only ("All other settings are NOT supported"): the clone runs on its
+	// parent's host, so the parent chosen is what places it.
+	folder, ds, pool := folderRef(s.Folder), datastoreRef(s.Datastore), poolRef(s.Pool)
 	spec := types.VirtualMachineInstantCloneSpec{
 		Name: s.Name,
 		Location: types.VirtualMachineRelocateSpec{
-			Folder: &folder, Datastore: &ds, Host: &host, Pool: &pool,
+			Folder: &folder, Datastore: &ds, Pool: &pool,
 		},
 	}
 	keys := make([]string, 0, len(s.ExtraConfig))
@@ -188,6 +196,17 @@ func (c *Client) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (s
 	res, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(s.Parent).InstantClone(ctx, spec) })
 	if err != nil {
 		return "", wrap(err, "instant-cloning %s from %s on %s", s.Name, s.Parent, s.Datastore)
+	}
+	return resultID(res)
+}
+
+// Snapshot takes a snapshot of a VM's disks (no memory, not quiesced) and returns its ID.
+func (c *Client) Snapshot(ctx context.Context, vmID, name string) (string, error) {
+	res, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
+		return c.vm(vmID).CreateSnapshot(ctx, name, "", false, false)
+	})
+	if err != nil {
+		return "", wrap(err, "taking snapshot %s of %s", name, vmID)
 	}
 	return resultID(res)
 }

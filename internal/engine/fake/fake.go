@@ -31,6 +31,9 @@ const (
 type Options struct {
 	Hosts      int // in the resource pool's cluster; default 2
 	Datastores int // each mounted on every host; default 4
+	// InstantCloneIgnoresLocation puts instant clones in the datacenter's VM folder on their
+	// parent's datastore whatever the spec asks, as the vSphere 8 SDK guide allows.
+	InstantCloneIgnoresLocation bool
 }
 
 type folder struct {
@@ -47,6 +50,9 @@ type VCenter struct {
 	mounts  map[string][]string
 	calls   map[string]int
 	faults  []*Fault
+	opts    Options
+	// snapshots of the VMs other than the golden one, by VM
+	snapshots map[string][]engine.Snapshot
 }
 
 var _ engine.Port = (*VCenter)(nil)
@@ -66,6 +72,9 @@ func New(o Options) *VCenter {
 		vms:     map[string]*engine.VM{},
 		mounts:  map[string][]string{},
 		calls:   map[string]int{},
+		opts:    o,
+
+		snapshots: map[string][]engine.Snapshot{},
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
@@ -320,11 +329,20 @@ func (v *VCenter) SourceVM(_ context.Context, ref string) (*engine.SourceVM, err
 	if err := v.call("SourceVM", ref); err != nil {
 		return nil, err
 	}
-	if ref != GoldenVM && ref != GoldenPath && ref != "golden" {
+	if ref == GoldenVM || ref == GoldenPath || ref == "golden" {
+		snap := engine.Snapshot{ID: Snapshot, Name: SnapshotName}
+		return &engine.SourceVM{ID: GoldenVM, Name: "golden", Current: &snap, Snapshots: []engine.Snapshot{snap}}, nil
+	}
+	vm, ok := v.vms[ref]
+	if !ok {
 		return nil, notFound("virtual machine", ref)
 	}
-	snap := engine.Snapshot{ID: Snapshot, Name: SnapshotName}
-	return &engine.SourceVM{ID: GoldenVM, Name: "golden", Current: &snap, Snapshots: []engine.Snapshot{snap}}, nil
+	src := &engine.SourceVM{ID: vm.ID, Name: vm.Name, Snapshots: append([]engine.Snapshot{}, v.snapshots[ref]...)}
+	if n := len(src.Snapshots); n > 0 {
+		cur := src.Snapshots[n-1]
+		src.Current = &cur
+	}
+	return src, nil
 }
 
 // Environment implements engine.Port.
@@ -374,6 +392,12 @@ func (v *VCenter) CloneVM(_ context.Context, s engine.CloneSpec) (string, error)
 	if !ok {
 		return "", notFound("virtual machine", s.Source)
 	}
+	if s.Linked && !v.hasSnapshot(s.Source, s.SnapshotID) {
+		return "", fmt.Errorf("InvalidArgument: a linked clone of %s needs one of its snapshots, not %q", s.Source, s.SnapshotID)
+	}
+	if s.Pool != "" && s.Pool != ResourcePool {
+		return "", notFound("resource pool", s.Pool)
+	}
 	ds, host := s.Datastore, s.Host
 	if ds == "" {
 		ds = src.Datastores[0]
@@ -382,6 +406,18 @@ func (v *VCenter) CloneVM(_ context.Context, s engine.CloneSpec) (string, error)
 		host = src.Host
 	}
 	return v.place(s.Name, s.Folder, ds, host, s.PowerOn)
+}
+
+func (v *VCenter) hasSnapshot(vmID, snapshotID string) bool {
+	if vmID == GoldenVM && snapshotID == Snapshot {
+		return true
+	}
+	for _, s := range v.snapshots[vmID] {
+		if s.ID == snapshotID {
+			return true
+		}
+	}
+	return false
 }
 
 // InstantClone implements engine.Port: the child runs on its parent's host, as on vCenter.
@@ -397,6 +433,9 @@ func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (st
 	}
 	if !parent.PoweredOn {
 		return "", fmt.Errorf("InvalidPowerState: instant clone source %s is powered off", s.Parent)
+	}
+	if v.opts.InstantCloneIgnoresLocation {
+		return v.place(s.Name, RootFolder, parent.Datastores[0], parent.Host, true)
 	}
 	return v.place(s.Name, s.Folder, s.Datastore, parent.Host, true)
 }
@@ -537,4 +576,19 @@ func sortedFolders(m map[string]*folder) []*folder {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// Snapshot implements engine.Port.
+func (v *VCenter) Snapshot(_ context.Context, vmID, name string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Snapshot", vmID); err != nil {
+		return "", err
+	}
+	if _, ok := v.vms[vmID]; !ok {
+		return "", notFound("virtual machine", vmID)
+	}
+	id := v.id("snapshot")
+	v.snapshots[vmID] = append(v.snapshots[vmID], engine.Snapshot{ID: id, Name: name})
+	return id, nil
 }
