@@ -180,7 +180,7 @@ func Distribution(vms []engine.VM) map[string]int {
 	out := map[string]int{}
 	for _, vm := range vms {
 		if len(vm.Datastores) > 0 {
-			out[vm.Datastores[0]]++
+			out[vm.Datastore]++
 		}
 	}
 	return out

@@ -76,7 +76,7 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 			case role == "replica" || role == "parent":
 				needed := false
 				for _, p := range pools {
-					needed = needed || (p.image == image && p.datastores[vm.Datastores[0]])
+					needed = needed || (p.image == image && p.datastores[vm.Datastore])
 				}
 				if !needed {
 					problems = append(problems, fmt.Sprintf("internal VM %s (%s) is needed by no pool in state", vm.Name, vm.ID))

@@ -54,11 +54,9 @@ func observe(id string, rec *poolRecord, attachments []string, vms []VM, interna
 	for _, vm := range vms {
 		c := Clone{Name: vm.Name, ID: vm.ID, Host: vm.Host, ImageID: vm.Marks[MarkImage],
 			PushToken: vm.Marks[MarkPushToken], PoweredOn: vm.PoweredOn}
-		if len(vm.Datastores) > 0 {
-			ds := append([]string{}, vm.Datastores...)
-			sort.Strings(ds)
-			c.Datastore = ds[0]
-		}
+		// Where its files are, not the first of the datastores it uses: an ISO mounted from
+		// another datastore does not move a clone.
+		c.Datastore = vm.Datastore
 		if perr == nil {
 			c.Index, _ = pattern.Index(vm.Name)
 		}

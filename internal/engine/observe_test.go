@@ -42,7 +42,7 @@ func TestDrift(t *testing.T) {
 		}, "is powered off"},
 		{"unbalanced", func(f *onFake, id string) {
 			for _, vm := range f.clones(id) {
-				f.vc.Tamper(vm.ID, func(vm *engine.VM) { vm.Datastores = []string{"datastore-1"} })
+				f.vc.Tamper(vm.ID, func(vm *engine.VM) { vm.Datastore, vm.Datastores = "datastore-1", []string{"datastore-1"} })
 			}
 		}, "unbalanced"},
 	}

@@ -58,7 +58,8 @@ type VM struct {
 	ID         string
 	Name       string
 	Folder     string   // the folder it is in
-	Datastores []string // every datastore it uses
+	Datastore  string   // the datastore that holds its files (config.files.vmPathName)
+	Datastores []string // every datastore it uses, a mounted ISO's and a swap file's too
 	Host       string
 	PoweredOn  bool
 	Marks      Marks

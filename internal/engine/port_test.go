@@ -75,7 +75,7 @@ func (f *onFake) internal(folder string) []engine.VM {
 func spread(vms []engine.VM, datastores []string) string {
 	counts := map[string]int{}
 	for _, vm := range vms {
-		counts[vm.Datastores[0]]++
+		counts[vm.Datastore]++
 	}
 	out := ""
 	for i, ds := range datastores {

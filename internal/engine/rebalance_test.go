@@ -44,7 +44,7 @@ func TestAttachDetach(t *testing.T) {
 			}
 			for _, folder := range []string{engine.ReplicaFolder, engine.ParentFolder} {
 				for _, vm := range f.internal(folder) {
-					if vm.Datastores[0] == ds[2] {
+					if vm.Datastore == ds[2] {
 						t.Errorf("internal VM %s stays on the detached datastore", vm.Name)
 					}
 				}
@@ -87,7 +87,7 @@ func TestEvacuateStrayClone(t *testing.T) {
 	spec := poolSpec("p", f.image(t, "a"), 4, ds[:2]...)
 	id := f.create(t, spec).ID
 	stray := f.clones(id)[0]
-	f.vc.Tamper(stray.ID, func(vm *engine.VM) { vm.Datastores = []string{ds[3]} })
+	f.vc.Tamper(stray.ID, func(vm *engine.VM) { vm.Datastore, vm.Datastores = ds[3], []string{ds[3]} })
 	p, err := f.engine.ReadPool(ctx, id)
 	if err != nil {
 		t.Fatal(err)

@@ -137,7 +137,7 @@ func (f *fixture) checkInternalNeeded(t *testing.T, image string) {
 		if role != "replica" && role != "parent" {
 			continue
 		}
-		if vm.Marks[engine.MarkImage] != image || !slices.Contains(p.AllDatastores, vm.Datastores[0]) {
+		if vm.Marks[engine.MarkImage] != image || !slices.Contains(p.AllDatastores, vm.Datastore) {
 			t.Fatalf("internal VM %s is needed by no pool (pool on %s over %v)", vm.Name, image, p.AllDatastores)
 		}
 	}

@@ -38,7 +38,7 @@ func expectNoInternalOn(t *testing.T, env *acctest.Env, ds string) resource.Test
 	return func(*terraform.State) error {
 		inv := readInventory(t, env, "")
 		for _, vm := range append(inv.replicas, inv.parents...) {
-			if vm.Datastores[0] == ds {
+			if vm.Datastore == ds {
 				return fmt.Errorf("internal VM %s is still on detached datastore %s", vm.Name, ds)
 			}
 		}
@@ -187,7 +187,7 @@ func TestAccPoolDatastore_drift(t *testing.T) {
 				// The pool's replica on a datastore removed out of band.
 				PreConfig: func() {
 					for _, vm := range readInventory(t, env, "").replicas {
-						if vm.Datastores[0] == env.Datastore(1) {
+						if vm.Datastore == env.Datastore(1) {
 							if err := env.Client.DestroyVM(context.Background(), vm.ID); err != nil {
 								t.Fatal(err)
 							}

@@ -169,7 +169,7 @@ func expectInternal(t *testing.T, env *acctest.Env, datastores []string) resourc
 		inv := readInventory(t, env, "")
 		replicaDS := map[string]int{}
 		for _, vm := range inv.replicas {
-			replicaDS[vm.Datastores[0]]++
+			replicaDS[vm.Datastore]++
 			if vm.Marks[engine.MarkRole] != "replica" {
 				return fmt.Errorf("replica %s not marked as one: %v", vm.Name, vm.Marks)
 			}
@@ -191,7 +191,7 @@ func expectInternal(t *testing.T, env *acctest.Env, datastores []string) resourc
 			if !vm.PoweredOn {
 				return fmt.Errorf("parent %s is powered off", vm.Name)
 			}
-			pairs[vm.Datastores[0]+"/"+vm.Host] = true
+			pairs[vm.Datastore+"/"+vm.Host] = true
 		}
 		if len(pairs) != want {
 			return fmt.Errorf("parents do not cover every datastore and host: %v", pairs)
@@ -314,7 +314,7 @@ func minMovesAfterShrink(t *testing.T, env *acctest.Env, folder string, size int
 	for name, vm := range readInventory(t, env, folder).clones {
 		var n int
 		if _, err := fmt.Sscanf(name[strings.LastIndex(name, "-")+1:], "%d", &n); err == nil && n <= size {
-			left = append(left, placement.Clone{Name: name, Index: n, Datastore: vm.Datastores[0]})
+			left = append(left, placement.Clone{Name: name, Index: n, Datastore: vm.Datastore})
 		}
 	}
 	return placement.MinMoves(left, ds)

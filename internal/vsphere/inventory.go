@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -40,9 +41,19 @@ func objectRef(o engine.Object) types.ManagedObjectReference {
 	return VMRef(o.ID)
 }
 
-// The narrow property paths every read asks for: customValue carries the marks.
-var vmProps = []string{"name", "parent", "datastore", "runtime.host", "runtime.powerState", "customValue"}
+// The narrow property paths every read asks for: customValue carries the marks, and
+// config.files.vmPathName says which datastore holds the VM (its datastore property also lists
+// those of a mounted ISO or a swap file), named by the datastores' names read alongside.
+var vmProps = []string{"name", "parent", "datastore", "config.files.vmPathName", "runtime.host", "runtime.powerState", "customValue"}
 var folderProps = []string{"name", "parent", "customValue"}
+
+// withDatastoreNames adds, to a selection that reaches VMs, the names of their datastores.
+func withDatastoreNames(spec *types.PropertyFilterSpec) {
+	spec.PropSet = append(spec.PropSet, types.PropertySpec{Type: "Datastore", PathSet: []string{"name"}})
+}
+
+// vmDatastores is the traversal from a VM to the datastores it uses.
+var vmDatastores = &types.TraversalSpec{Type: "VirtualMachine", Path: "datastore"}
 
 // Contents reads, in one round trip, the given folders and the VMs and folders directly in
 // them. A folder that does not exist makes the whole read fail with a not-found error.
@@ -53,10 +64,13 @@ func (c *Client) Contents(ctx context.Context, folderIDs ...string) ([]engine.Fo
 			{Type: "VirtualMachine", PathSet: vmProps},
 		},
 	}
+	withDatastoreNames(&spec)
 	for _, id := range folderIDs {
 		spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{
-			Obj:       folderRef(id),
-			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "Folder", Path: "childEntity"}},
+			Obj: folderRef(id),
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{
+				Type: "Folder", Path: "childEntity", SelectSet: []types.BaseSelectionSpec{vmDatastores},
+			}},
 		})
 	}
 	var contents []types.ObjectContent
@@ -127,8 +141,33 @@ func (c *Client) viewContentsOnce(ctx context.Context, kind string, props []stri
 	}
 	defer func() { _ = v.Destroy(context.WithoutCancel(ctx)) }()
 	between()
+	if kind != "VirtualMachine" {
+		var contents []types.ObjectContent
+		err = retry(ctx, func() error { return v.Retrieve(ctx, []string{kind}, props, &contents) })
+		return contents, err
+	}
+	// ContainerView.Retrieve reads the view's objects only; VMs need their datastores' names
+	// too, through a traversal from each VM, so this read builds its own filter.
+	spec := types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{
+			Obj:  v.Reference(),
+			Skip: types.NewBool(true),
+			SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{
+				Type: "ContainerView", Path: "view", SelectSet: []types.BaseSelectionSpec{vmDatastores},
+			}},
+		}},
+		PropSet: []types.PropertySpec{{Type: kind, PathSet: props}},
+	}
+	withDatastoreNames(&spec)
 	var contents []types.ObjectContent
-	err = retry(ctx, func() error { return v.Retrieve(ctx, []string{kind}, props, &contents) })
+	err = retry(ctx, func() error {
+		res, err := property.DefaultCollector(c.vim).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
+		if err != nil {
+			return err
+		}
+		contents = res.Returnval
+		return nil
+	})
 	return contents, err
 }
 
@@ -139,6 +178,16 @@ func (c *Client) decodeContents(ctx context.Context, contents []types.ObjectCont
 	}
 	var folders []engine.Folder
 	var vms []engine.VM
+	dsByName := map[string]string{}
+	for _, oc := range contents {
+		if oc.Obj.Type == "Datastore" {
+			for _, p := range oc.PropSet {
+				if name, ok := p.Val.(string); ok && p.Name == "name" {
+					dsByName[name] = oc.Obj.Value
+				}
+			}
+		}
+	}
 	for _, oc := range contents {
 		switch oc.Obj.Type {
 		case "Folder":
@@ -162,6 +211,12 @@ func (c *Client) decodeContents(ctx context.Context, contents []types.ObjectCont
 			}
 			for _, ds := range m.Datastore {
 				vm.Datastores = append(vm.Datastores, ds.Value)
+			}
+			if m.Config != nil {
+				var p object.DatastorePath
+				if p.FromString(m.Config.Files.VmPathName) {
+					vm.Datastore = dsByName[p.Datastore]
+				}
 			}
 			vms = append(vms, vm)
 		}

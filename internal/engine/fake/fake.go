@@ -82,7 +82,7 @@ func New(o Options) *VCenter {
 	for i := 1; i <= o.Datastores; i++ {
 		v.mounts[fmt.Sprintf("datastore-%d", i)] = append([]string{}, v.hosts...)
 	}
-	v.vms[GoldenVM] = &engine.VM{ID: GoldenVM, Name: "golden", Folder: RootFolder, Datastores: []string{"datastore-1"}, Host: v.hosts[0], Marks: engine.Marks{}}
+	v.vms[GoldenVM] = &engine.VM{ID: GoldenVM, Name: "golden", Folder: RootFolder, Datastore: "datastore-1", Datastores: []string{"datastore-1"}, Host: v.hosts[0], Marks: engine.Marks{}}
 	return v
 }
 
@@ -377,7 +377,7 @@ func (v *VCenter) place(name, folderID, datastore, host string, poweredOn bool) 
 		}
 	}
 	id := v.id("vm")
-	v.vms[id] = &engine.VM{ID: id, Name: name, Folder: folderID, Datastores: []string{datastore}, Host: host, PoweredOn: poweredOn, Marks: engine.Marks{}}
+	v.vms[id] = &engine.VM{ID: id, Name: name, Folder: folderID, Datastore: datastore, Datastores: []string{datastore}, Host: host, PoweredOn: poweredOn, Marks: engine.Marks{}}
 	return id, nil
 }
 
@@ -400,7 +400,7 @@ func (v *VCenter) CloneVM(_ context.Context, s engine.CloneSpec) (string, error)
 	}
 	ds, host := s.Datastore, s.Host
 	if ds == "" {
-		ds = src.Datastores[0]
+		ds = src.Datastore
 	}
 	if host == "" {
 		host = src.Host
@@ -435,7 +435,7 @@ func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (st
 		return "", fmt.Errorf("InvalidPowerState: instant clone source %s is powered off", s.Parent)
 	}
 	if v.opts.InstantCloneIgnoresLocation {
-		return v.place(s.Name, RootFolder, parent.Datastores[0], parent.Host, true)
+		return v.place(s.Name, RootFolder, parent.Datastore, parent.Host, true)
 	}
 	return v.place(s.Name, s.Folder, s.Datastore, parent.Host, true)
 }
