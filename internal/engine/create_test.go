@@ -86,6 +86,7 @@ func TestCreateInForeignFolder(t *testing.T) {
 		t.Fatalf("a failed read of the folder: want a plain error, got %v", err)
 	}
 }
+
 // TestClonesPlacedElsewhere: when vCenter puts instant clones in the datacenter's VM folder
 // whatever the spec asks, the engine moves them into the pool's folder, and the pool reads
 // back whole.

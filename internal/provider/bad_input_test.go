@@ -78,8 +78,9 @@ func TestAccBadInput(t *testing.T) {
 		{"image: source without snapshots", image("i", noSnap, ""), `Source VM has no snapshots`},
 		{"image: unknown snapshot", image("i", vcsim.GoldenVMPath, "no-such-snapshot"), `Snapshot not found.*base, patched`},
 
-		{"pool: empty name", pool(func(p *poolArgs) { p.name = ""; p.pattern = "d-{n}" }), `name.*length must be between 1 and 80`},
-		{"pool: name too long", pool(func(p *poolArgs) { p.name = long; p.pattern = "d-{n}" }), `name.*length must be between 1 and 80`},
+		{"pool: empty name", pool(func(p *poolArgs) { p.name = ""; p.pattern = "d-{n}" }), `Invalid vCenter name`},
+		{"pool: name too long", pool(func(p *poolArgs) { p.name = long; p.pattern = "d-{n}" }), `Invalid vCenter name`},
+		{"pool: name too long once escaped", pool(func(p *poolArgs) { p.name = strings.Repeat("a/", 30); p.pattern = "d-{n}" }), `stored as\s+"a%2fa%2f`},
 		{"pool: negative size", pool(func(p *poolArgs) { p.size = -1 }), `size.*between 0 and 100000`},
 		{"pool: huge size", pool(func(p *poolArgs) { p.size = 100001 }), `size.*between 0 and 100000`},
 		{"pool: pattern without {n}", pool(func(p *poolArgs) { p.pattern = "bad-desk" }), `Invalid naming pattern.*no \{n\} token`},

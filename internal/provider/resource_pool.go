@@ -83,8 +83,8 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			},
 			"name": schema.StringAttribute{
 				Required:    true,
-				Description: "Pool name; also the name of the pool's folder. Changing it renames the folder in place.",
-				Validators:  []validator.String{stringvalidator.LengthBetween(1, 80), stringvalidator.NoneOfCaseInsensitive(".", "..")},
+				Description: "Pool name; also the name of the pool's folder. Changing it renames the folder in place. vCenter stores `/`, `\\` and `%` escaped (`%2f`, `%5c`, `%25`), and the escaped name must be under 80 characters.",
+				Validators:  []validator.String{entityName{}, stringvalidator.NoneOfCaseInsensitive(".", "..")},
 			},
 			"image_id": schema.StringAttribute{
 				Required:    true,

@@ -45,7 +45,7 @@ func EnableInstantClone(r *simulator.Registry, opts InstantCloneOptions) {
 // ctx.Session is this request's own copy of the session (SetSession stores
 // the shared one separately), so giving it a one-object registry affects
 // this call alone; the InstantClone path uses nothing else from it.
-func shadowInSession(ctx *simulator.Context, vm *simulator.VirtualMachine, h *instantCloneSource) {
+func shadowInSession(ctx *simulator.Context, vm *simulator.VirtualMachine, h mo.Reference) {
 	if ctx.Session == nil {
 		return // not logged in: the call is refused anyway
 	}

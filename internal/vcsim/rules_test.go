@@ -115,3 +115,32 @@ func slicesWithout(refs []types.ManagedObjectReference, drop types.ManagedObject
 	}
 	return out
 }
+
+// TestRelocateMovesFiles: storage vMotion moves the VM's files, so config.files names the
+// destination datastore.
+func TestRelocateMovesFiles(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{})
+	c := login(t, s)
+	ctx := t.Context()
+	inv := s.Inventory()
+	golden := goldenVM(t, c)
+	dest := inv.Datastores[2]
+	task, err := golden.Relocate(ctx, types.VirtualMachineRelocateSpec{Datastore: &dest.Ref}, types.VirtualMachineMovePriorityDefaultPriority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var vm mo.VirtualMachine
+	if err := c.RetrieveOne(ctx, golden.Reference(), []string{"config.files", "datastore"}, &vm); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(vm.Config.Files.VmPathName, "["+dest.Name+"] ") {
+		t.Errorf("vmPathName %q after moving to %s", vm.Config.Files.VmPathName, dest.Name)
+	}
+	if len(vm.Datastore) != 1 || vm.Datastore[0] != dest.Ref {
+		t.Errorf("datastores %v, want %s", vm.Datastore, dest.Ref)
+	}
+}

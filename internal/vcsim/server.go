@@ -184,6 +184,7 @@ func Start(opts Options) (_ *Server, err error) {
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: s.user}
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
 	EnableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation})
+	enableStorageMigration(m.Service.Context.Map)
 	enforceVCenterRules(m.Service.Context.Map)
 	s.observeSessions(m.Service.Context.Map)
 

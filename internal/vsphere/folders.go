@@ -82,8 +82,9 @@ func (c *Client) childFolder(ctx context.Context, parent, name string) (string, 
 	if err != nil {
 		return "", err
 	}
+	stored := EscapeName(name) // vCenter returns names escaped
 	for _, f := range folders {
-		if f.Parent == parent && f.Name == name {
+		if f.Parent == parent && f.Name == stored {
 			return f.ID, nil
 		}
 	}

@@ -1,0 +1,34 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
+)
+
+// entityName checks a name vCenter gives to a folder or VM: under 80 characters once escaped
+// as vCenter stores it ("/", "\" and "%" take three characters each).
+type entityName struct{}
+
+var _ validator.String = entityName{}
+
+func (entityName) Description(context.Context) string {
+	return fmt.Sprintf("a vCenter entity name: 1 to %d characters once /, \\ and %% are escaped", vsphere.MaxNameLength)
+}
+
+func (v entityName) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (entityName) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	name := req.ConfigValue.ValueString()
+	if !vsphere.NameFits(name) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid vCenter name",
+			fmt.Sprintf("vCenter takes entity names of 1 to %d characters, and stores /, \\ and %% escaped as three characters each: %q is stored as %q (%d characters).",
+				vsphere.MaxNameLength, name, vsphere.EscapeName(name), len([]rune(vsphere.EscapeName(name)))))
+	}
+}
