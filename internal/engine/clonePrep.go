@@ -26,9 +26,6 @@ func templateName(imageID string) string { return "cp-template-" + imageID }
 func replicaName(imageID, ds string) string {
 	return "cp-replica-" + imageID + "-" + ds
 }
-func parentName(imageID, ds, host string) string {
-	return "cp-parent-" + imageID + "-" + ds + "-" + host
-}
 
 // clonePrepFolders finds or makes the four ClonePrep folders under the datacenter's VM
 // folder, once per engine.
@@ -131,10 +128,6 @@ func (s *internalSet) template(imageID string) *VM {
 
 func (s *internalSet) replica(imageID, ds string) *VM {
 	return s.find(imageID, roleReplica, replicaName(imageID, ds), ReplicaFolder)
-}
-
-func (s *internalSet) parent(imageID, ds, host string) *VM {
-	return s.find(imageID, roleParent, parentName(imageID, ds, host), ParentFolder)
 }
 
 // ofImage lists the image's internal VMs, optionally only those of the given roles.

@@ -114,9 +114,9 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 		return err
 	}
 
-	parents := map[placementKey]string{}
+	var pub *publication
 	if spec.Size > 0 {
-		if parents, err = e.publishOnto(ctx, target.image, spec.ResourcePool, env.hosts); err != nil {
+		if pub, err = e.publishOnto(ctx, target.image, spec.ResourcePool, env.hosts); err != nil {
 			return err
 		}
 	}
@@ -137,7 +137,13 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 		if err := e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone"); err != nil {
 			return err
 		}
-		created, err := e.runJobs(ctx, id, spec, target, parents, plan.Jobs)
+		if err := e.assignParents(ctx, pub, plan.Jobs); err != nil {
+			for _, j := range plan.Jobs {
+				e.inFlight.add(j.Parent, -1)
+			}
+			return err
+		}
+		created, err := e.runJobs(ctx, id, spec, target, plan.Jobs)
 		if err != nil {
 			return err
 		}
@@ -214,7 +220,8 @@ type cloneJob struct {
 	OldID     string
 	Datastore string
 	Host      string
-	Move      bool // a rebalance move, not a push or a repair
+	Move      bool   // a rebalance move, not a push or a repair
+	Parent    string // the parent it forks from (assignParents)
 }
 
 // convergePlan is everything a converge will do.
@@ -267,7 +274,7 @@ func clonesAsVMs(cs []Clone) []VM {
 
 // runJobs creates and recreates clones, as many at once as the engine's slots allow, with at
 // most batch_size recreations out of service at once (pushimage.go).
-func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, jobs []cloneJob) ([]string, error) {
+func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, target generation, jobs []cloneJob) ([]string, error) {
 	if len(jobs) == 0 {
 		return nil, nil
 	}
@@ -287,6 +294,7 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 	var wg sync.WaitGroup
 	for _, job := range jobs {
 		wg.Go(func() {
+			defer e.inFlight.add(job.Parent, -1) // assignParents counted it
 			if job.OldID != "" {
 				if window.enter(ctx) != nil {
 					return
@@ -296,7 +304,7 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 			if stop.Load() || ctx.Err() != nil {
 				return
 			}
-			id, err := e.cloneOne(ctx, poolID, spec, target, parents, job, extra)
+			id, err := e.cloneOne(ctx, poolID, spec, target, job, extra)
 			if id != "" {
 				mu.Lock()
 				created = append(created, id)
@@ -339,11 +347,7 @@ func guestInfo(values map[string]string) map[string]string {
 
 // cloneOne (re)creates one clone and returns its ID once vCenter made it (even when marking
 // it failed, so that it can be found again).
-func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, parents map[placementKey]string, job cloneJob, extra map[string]string) (string, error) {
-	parent, ok := parents[placementKey{job.Datastore, job.Host}]
-	if !ok {
-		return "", fmt.Errorf("no parent VM of image %s on %s/%s", target.image, job.Datastore, job.Host)
-	}
+func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, job cloneJob, extra map[string]string) (string, error) {
 	if job.OldID != "" {
 		if err := e.slot(ctx, func() error { return e.vc.RemoveVM(ctx, job.OldID, true) }); err != nil {
 			return "", err
@@ -353,7 +357,7 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 	err := e.slot(ctx, func() error {
 		var err error
 		id, err = e.vc.InstantClone(ctx, InstantCloneSpec{
-			Parent: parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
+			Parent: job.Parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
 			Pool: spec.ResourcePool, ExtraConfig: extra,
 		})
 		return err
@@ -361,7 +365,7 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 	if err != nil {
 		return "", err
 	}
-	marks := Marks{MarkImage: target.image}
+	marks := Marks{MarkImage: target.image, MarkParent: job.Parent}
 	if target.token != "" {
 		marks[MarkPushToken] = target.token
 	}

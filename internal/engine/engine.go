@@ -25,6 +25,7 @@ type Engine struct {
 	root     string // the datacenter's VM folder
 
 	snapshotMu sync.Mutex // one replica snapshot taken at a time
+	inFlight   inFlight   // clones being made, by parent
 }
 
 // New builds an engine. concurrency < 1 means 1; a nil log discards.

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 )
 
 // collectGarbage removes the replicas and parents of the given images that no pool needs any
@@ -40,14 +42,28 @@ func (e *Engine) collectImage(ctx context.Context, imageID string) error {
 	if err != nil {
 		return fmt.Errorf("collecting unused internal VMs of image %s: %w", imageID, err)
 	}
-	needed := neededInternal(recs, imageID)
-	internal, err := e.internalVMs(ctx)
+	replicas, parents := neededPlaces(recs, imageID)
+	pools := poolsOf(recs, imageID)
+	folders, _, vms, err := e.readWithClonePrep(ctx, pools...)
 	if err != nil {
-		return err
+		return fmt.Errorf("collecting unused internal VMs of image %s: %w", imageID, err)
 	}
+	internal := &internalSet{folders: folders}
+	var clones []VM
+	for _, vm := range vms {
+		if slices.Contains(pools, vm.Folder) {
+			clones = append(clones, vm)
+		} else {
+			internal.vms = append(internal.vms, vm)
+		}
+	}
+	retired := retiredParents(internal, imageID, clones, e.inFlight.busy)
 	var unused []VM
 	for _, vm := range internal.ofImage(imageID, roleReplica, roleParent) {
-		if !needed[vm.Name] {
+		switch {
+		case vm.Marks[MarkRole] == roleReplica && !replicas[vm.Datastore]:
+			unused = append(unused, vm)
+		case vm.Marks[MarkRole] == roleParent && (!parents[placementKey{vm.Datastore, vm.Host}] || slices.ContainsFunc(retired, func(r VM) bool { return r.ID == vm.ID })):
 			unused = append(unused, vm)
 		}
 	}
@@ -58,20 +74,33 @@ func (e *Engine) collectImage(ctx context.Context, imageID string) error {
 	return e.removeVMs(ctx, unused, "unused internal VM")
 }
 
-// neededInternal names the replicas and parents of an image that some pool's record places
-// clones on, for the pool's current image or the one it is being pushed to.
-func neededInternal(recs map[string]*poolRecord, imageID string) map[string]bool {
-	needed := map[string]bool{}
+// neededPlaces names the datastores (for replicas) and (datastore, host) pairs (for parents)
+// where some pool's record places clones of an image, as its current image or the one it is
+// being pushed to.
+func neededPlaces(recs map[string]*poolRecord, imageID string) (map[string]bool, map[placementKey]bool) {
+	replicas, parents := map[string]bool{}, map[placementKey]bool{}
 	for _, rec := range recs {
 		if rec.ImageID != imageID && rec.PendingImageID != imageID {
 			continue
 		}
 		for ds, hosts := range rec.Placement {
-			needed[replicaName(imageID, ds)] = true
+			replicas[ds] = true
 			for _, h := range hosts {
-				needed[parentName(imageID, ds, h)] = true
+				parents[placementKey{ds, h}] = true
 			}
 		}
 	}
-	return needed
+	return replicas, parents
+}
+
+// poolsOf lists the pools whose clones may fork from an image's parents.
+func poolsOf(recs map[string]*poolRecord, imageID string) []string {
+	var out []string
+	for id, rec := range recs {
+		if rec.ImageID == imageID || rec.PendingImageID == imageID {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

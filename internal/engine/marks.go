@@ -14,10 +14,12 @@ const (
 	MarkAttachments = "instantclone.attachments" // datastores attached to a pool from outside its own resource
 	MarkPushToken   = "instantclone.push-token"  // the push_image_token a clone was (re)created under
 	MarkState       = "instantclone.state"       // "ready" once an internal VM is complete
+	MarkClones      = "instantclone.clones"      // instant clones a parent was asked for so far
+	MarkParent      = "instantclone.parent"      // the parent VM a clone forked from
 )
 
 // MarkNames lists every mark, for the port to define in vCenter.
-var MarkNames = []string{MarkRole, MarkImage, MarkSpec, MarkAttachments, MarkPushToken, MarkState}
+var MarkNames = []string{MarkRole, MarkImage, MarkSpec, MarkAttachments, MarkPushToken, MarkState, MarkClones, MarkParent}
 
 // Roles of the objects the engine marks.
 const (

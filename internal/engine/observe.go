@@ -155,7 +155,7 @@ func missingInternal(rec *poolRecord, internal *internalSet) []string {
 		}
 		for _, h := range rec.Placement[ds] {
 			if p := internal.parent(rec.ImageID, ds, h); p == nil {
-				out = append(out, fmt.Sprintf("internal VM %s is missing", parentName(rec.ImageID, ds, h)))
+				out = append(out, fmt.Sprintf("internal VM %s is missing", parentName(rec.ImageID, ds, h, 1)))
 			} else if !p.PoweredOn {
 				out = append(out, fmt.Sprintf("internal VM %s is powered off", p.Name))
 			}

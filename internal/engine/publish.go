@@ -76,9 +76,9 @@ func (e *Engine) publish(ctx context.Context, img *Image) (*Image, error) {
 type placementKey struct{ Datastore, Host string }
 
 // publishOnto makes sure the image has a replica on every datastore and a running parent on
-// every (datastore, host) pair, building what is missing in parallel, and returns the parents.
+// every (datastore, host) pair, building what is missing in parallel, and returns them.
 // Pools sharing an image share these VMs: the image lock keeps two pools from building one twice.
-func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, hostsByDatastore map[string][]string) (map[placementKey]string, error) {
+func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, hostsByDatastore map[string][]string) (*publication, error) {
 	unlock, err := e.locks.lock(ctx, imageKey(imageID))
 	if err != nil {
 		return nil, err
@@ -96,49 +96,38 @@ func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, 
 	if err := e.removeStale(ctx, internal, imageID); err != nil {
 		return nil, err
 	}
-	parents := map[placementKey]string{}
+	pub := &publication{img: img, folders: internal.folders, replicas: map[string]string{}, parents: map[placementKey]*parentSlot{}, resourcePool: resourcePool}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	for _, ds := range sortedKeys(hostsByDatastore) {
 		g.Go(func() error {
-			found, err := e.publishOntoDatastore(gctx, internal, img, tmpl.ID, resourcePool, ds, hostsByDatastore[ds])
-			mu.Lock()
-			for k, v := range found {
-				parents[k] = v
+			replicaID, err := e.ensureReplica(gctx, internal, img, tmpl.ID, ds)
+			if err != nil {
+				return err
 			}
+			mu.Lock()
+			pub.replicas[ds] = replicaID
 			mu.Unlock()
-			return err
+			pg, pctx := errgroup.WithContext(gctx)
+			for _, host := range hostsByDatastore[ds] {
+				pg.Go(func() error {
+					slot, err := e.ensureParent(pctx, internal, pub, placementKey{ds, host})
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					pub.parents[slot.key] = slot
+					mu.Unlock()
+					return nil
+				})
+			}
+			return pg.Wait()
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("publishing image %s onto the pool's datastores: %w", imageID, err)
 	}
-	return parents, nil
-}
-
-// publishOntoDatastore makes sure the image has a replica on ds and a running parent on each
-// of hosts, and returns the parents.
-func (e *Engine) publishOntoDatastore(ctx context.Context, internal *internalSet, img *Image, templateID, resourcePool, ds string, hosts []string) (map[placementKey]string, error) {
-	replicaID, err := e.ensureReplica(ctx, internal, img, templateID, ds)
-	if err != nil {
-		return nil, err
-	}
-	parents := map[placementKey]string{}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	for _, host := range hosts {
-		g.Go(func() error {
-			id, err := e.ensureParent(gctx, internal, img, replicaID, resourcePool, ds, host)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			parents[placementKey{ds, host}] = id
-			mu.Unlock()
-			return nil
-		})
-	}
-	return parents, g.Wait()
+	return pub, nil
 }
 
 // ensureReplica returns the image's replica on ds, building it (a full clone of the template)
@@ -150,20 +139,18 @@ func (e *Engine) ensureReplica(ctx context.Context, internal *internalSet, img *
 	return e.buildInternal(ctx, img, internal.folders, roleReplica, CloneSpec{Source: templateID, Name: replicaName(img.ID, ds), Datastore: ds})
 }
 
-// ensureParent returns the image's running parent on (ds, host), building it when missing: a
-// linked clone of the replica's snapshot, run in the pool's resource pool on that host.
-func (e *Engine) ensureParent(ctx context.Context, internal *internalSet, img *Image, replicaID, resourcePool, ds, host string) (string, error) {
-	if p := internal.parent(img.ID, ds, host); p != nil {
-		return p.ID, e.powerOnParent(ctx, img, p)
+// ensureParent returns the image's current running parent on key, building the first
+// generation when there is none.
+func (e *Engine) ensureParent(ctx context.Context, internal *internalSet, pub *publication, key placementKey) (*parentSlot, error) {
+	if ps := internal.parents(pub.img.ID, key.Datastore, key.Host); len(ps) > 0 {
+		current := ps[len(ps)-1]
+		return slotOf(current, key), e.powerOnParent(ctx, pub.img, &current.VM)
 	}
-	snapshot, err := e.replicaSnapshot(ctx, replicaID)
+	id, err := e.buildParent(ctx, pub, key, 1)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return e.buildInternal(ctx, img, internal.folders, roleParent, CloneSpec{
-		Source: replicaID, SnapshotID: snapshot, Linked: true, Name: parentName(img.ID, ds, host),
-		Datastore: ds, Host: host, Pool: resourcePool, PowerOn: true,
-	})
+	return &parentSlot{key: key, id: id, generation: 1}, nil
 }
 
 // replicaSnapshot is the snapshot of a replica that parents are linked to, taken when the

@@ -53,7 +53,13 @@ type VCenter struct {
 	opts    Options
 	// snapshots of the VMs other than the golden one, by VM
 	snapshots map[string][]engine.Snapshot
+	// instant clones made from each source: vCenter refuses the 256th of an unfrozen one
+	forks map[string]int
 }
+
+// MaxForks is how many instant clones an unfrozen source makes before vCenter refuses more
+// (KB 67186: its delta chain reaches 255).
+const MaxForks = 255
 
 var _ engine.Port = (*VCenter)(nil)
 
@@ -75,6 +81,7 @@ func New(o Options) *VCenter {
 		opts:    o,
 
 		snapshots: map[string][]engine.Snapshot{},
+		forks:     map[string]int{},
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
@@ -434,6 +441,10 @@ func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (st
 	if !parent.PoweredOn {
 		return "", fmt.Errorf("InvalidPowerState: instant clone source %s is powered off", s.Parent)
 	}
+	if v.forks[s.Parent] >= MaxForks {
+		return "", fmt.Errorf("TooManySnapshotLevels: instant clone source %s has %d delta disks", s.Parent, v.forks[s.Parent])
+	}
+	v.forks[s.Parent]++
 	if v.opts.InstantCloneIgnoresLocation {
 		return v.place(s.Name, RootFolder, parent.Datastore, parent.Host, true)
 	}
@@ -548,6 +559,13 @@ func (v *VCenter) Tamper(id string, change func(vm *engine.VM)) {
 	if vm, ok := v.vms[id]; ok {
 		change(vm)
 	}
+}
+
+// Forks is how many instant clones were made from a source.
+func (v *VCenter) Forks(id string) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.forks[id]
 }
 
 // Delete removes a VM or folder behind the engine's back.
