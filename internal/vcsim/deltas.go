@@ -44,3 +44,8 @@ func (d *deltaChains) Length(source types.ManagedObjectReference) int {
 	defer d.mu.Unlock()
 	return d.length[source]
 }
+
+// DeltaChain is how many delta disks instant clones added to a source VM.
+func (s *Server) DeltaChain(vmID string) int {
+	return s.chains.Length(types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID})
+}

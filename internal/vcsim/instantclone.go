@@ -12,14 +12,14 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// EnableInstantClone makes r answer VirtualMachine.InstantClone_Task, which
+// enableInstantClone makes r answer VirtualMachine.InstantClone_Task, which
 // govmomi's simulator otherwise rejects with MethodNotFound. A Handler already
 // installed on r keeps answering every other method.
 //
 // The registry keeps its own *simulator.VirtualMachine objects (the simulator
 // type-asserts them everywhere); only the dispatch of this one method goes to
 // a short-lived wrapper around the registry's object.
-func EnableInstantClone(r *simulator.Registry, opts InstantCloneOptions) {
+func enableInstantClone(r *simulator.Registry, opts InstantCloneOptions) *deltaChains {
 	chains := newDeltaChains()
 	next := r.Handler
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
@@ -35,6 +35,7 @@ func EnableInstantClone(r *simulator.Registry, opts InstantCloneOptions) {
 		}
 		return nil, nil
 	}
+	return chains
 }
 
 // shadowInSession makes h the object ctx's session resolves for vm.
@@ -76,6 +77,8 @@ type InstantCloneOptions struct {
 	// Off, the clone goes where the supported settings of spec.location say, on its source's
 	// host.
 	IgnoreLocation bool
+	// Refused hears of every instant clone refused for a setting vCenter does not take.
+	Refused func(method string, fault types.BaseMethodFault)
 }
 
 // InstantCloneTask is called by the simulator's reflection-based dispatch
@@ -109,6 +112,9 @@ func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.
 		}
 	}
 	if fault := unsupportedLocation(&spec.Location); fault != nil {
+		if src.opts.Refused != nil {
+			src.opts.Refused("InstantClone_Task", fault)
+		}
 		return nil, fault
 	}
 	var loc *location
@@ -363,17 +369,6 @@ func sourceDatastore(ctx *simulator.Context, vm *simulator.VirtualMachine) *type
 	}
 	if len(vm.Datastore) > 0 {
 		return &vm.Datastore[0]
-	}
-	return nil
-}
-
-// computeResourceHosts lists the hosts of a cluster or standalone host.
-func computeResourceHosts(ctx *simulator.Context, ref types.ManagedObjectReference) []types.ManagedObjectReference {
-	switch cr := ctx.Map.Get(ref).(type) {
-	case *simulator.ClusterComputeResource:
-		return cr.Host
-	case *mo.ComputeResource:
-		return cr.Host
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package vcsim
 
 import (
+	"fmt"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -40,21 +41,8 @@ type migratingVM struct {
 func (vm *migratingVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Task) soap.HasFault {
 	inner := vm.VirtualMachine
 	task := simulator.CreateTask(inner, "relocateVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		res := inner.RelocateVMTask(ctx, req)
-		body, ok := res.(*methods.RelocateVM_TaskBody)
-		if !ok || body.Res == nil {
-			if f := res.Fault(); f != nil {
-				return nil, soapMethodFault(f)
-			}
-			return nil, &types.SystemError{Reason: "the simulator's relocate gave no task"}
-		}
-		t, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.Task)
-		if !ok {
-			return nil, &types.ManagedObjectNotFound{Obj: body.Res.Returnval}
-		}
-		t.Wait()
-		if t.Info.Error != nil {
-			return nil, t.Info.Error.Fault
+		if _, fault := waitInner(ctx, inner.RelocateVMTask(ctx, req)); fault != nil {
+			return nil, fault
 		}
 		if req.Spec.Datastore != nil {
 			if ds, ok := ctx.Map.Get(*req.Spec.Datastore).(*simulator.Datastore); ok {
@@ -83,4 +71,73 @@ func moveFiles(ctx *simulator.Context, vm *simulator.VirtualMachine, datastore s
 		{Name: "config.files", Val: files},
 		{Name: "summary.config.vmPathName", Val: files.VmPathName},
 	})
+}
+
+// enableFolderSafeClones makes CloneVM_Task hold the destination folder while the clone is
+// made. The simulator's clone checks for a duplicate name without that lock, so concurrent
+// clones into one folder race: two could take one name (vCenter refuses the second with
+// DuplicateName), and a name check can meet a VM still being made and crash the handler.
+func enableFolderSafeClones(r *simulator.Registry) {
+	next := r.Handler
+	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if m.Name == "CloneVM_Task" && m.This.Type == "VirtualMachine" {
+			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
+				h := &cloningVM{VirtualMachine: vm}
+				shadowInSession(ctx, vm, h)
+				return h, nil
+			}
+		}
+		if next != nil {
+			return next(ctx, m)
+		}
+		return nil, nil
+	}
+}
+
+// cloningVM answers one CloneVM_Task call (see instantCloneSource for why the VM is embedded).
+type cloningVM struct {
+	*simulator.VirtualMachine
+}
+
+// CloneVMTask runs the simulator's clone inside a task that holds the destination folder.
+func (vm *cloningVM) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) soap.HasFault {
+	inner := vm.VirtualMachine
+	task := simulator.CreateTask(inner, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		folder := ctx.Map.Get(req.Folder)
+		if folder == nil {
+			return nil, &types.ManagedObjectNotFound{Obj: req.Folder}
+		}
+		var result types.AnyType
+		var fault types.BaseMethodFault
+		ctx.WithLock(folder, func() {
+			result, fault = waitInner(ctx, inner.CloneVMTask(ctx, req))
+		})
+		return result, fault
+	})
+	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: task.Run(ctx)}}
+}
+
+// waitInner waits for the task a simulator method answered with and returns its outcome.
+func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.BaseMethodFault) {
+	if f := res.Fault(); f != nil {
+		return nil, soapMethodFault(f)
+	}
+	var ref types.ManagedObjectReference
+	switch body := res.(type) {
+	case *methods.CloneVM_TaskBody:
+		ref = body.Res.Returnval
+	case *methods.RelocateVM_TaskBody:
+		ref = body.Res.Returnval
+	default:
+		return nil, &types.SystemError{Reason: fmt.Sprintf("the simulator answered %T", res)}
+	}
+	t, ok := ctx.Map.Get(ref).(*simulator.Task)
+	if !ok {
+		return nil, &types.ManagedObjectNotFound{Obj: ref}
+	}
+	t.Wait()
+	if t.Info.Error != nil {
+		return nil, t.Info.Error.Fault
+	}
+	return t.Info.Result, nil
 }

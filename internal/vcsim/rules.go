@@ -13,10 +13,11 @@ import (
 // govmomi's simulator takes it, for the calls the provider makes; and stores entity names the
 // way vCenter does. Each rule cites the vSphere API reference (the comments of govmomi's
 // vim25/types carry it). InstantClone_Task's own rules are in instantclone.go.
-func enforceVCenterRules(r *simulator.Registry) {
+func enforceVCenterRules(r *simulator.Registry, refused func(string, types.BaseMethodFault)) {
 	next := r.Handler
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		if fault := checkRequest(ctx, m); fault != nil {
+			refused(m.Name, fault)
 			return nil, fault
 		}
 		if next != nil {
@@ -94,13 +95,18 @@ func EscapeName(name string) string {
 			b.WriteString("%2f")
 		case c == '\\':
 			b.WriteString("%5c")
-		case c == '%' && !(i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2])):
+		case c == '%' && !startsEscape(name[i:]):
 			b.WriteString("%25")
 		default:
 			b.WriteByte(c)
 		}
 	}
 	return b.String()
+}
+
+// startsEscape reports whether s begins with an escape sequence: "%" and two hex digits.
+func startsEscape(s string) bool {
+	return len(s) >= 3 && isHex(s[1]) && isHex(s[2])
 }
 
 func isHex(c byte) bool {

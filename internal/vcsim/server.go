@@ -3,7 +3,7 @@
 //
 // Each Start gives an independent simulator: its own inventory, TLS
 // certificate, credentials, fault injector and delays. The simulator answers
-// VirtualMachine.InstantClone_Task (see EnableInstantClone) and holds a
+// VirtualMachine.InstantClone_Task (see enableInstantClone) and holds a
 // powered-on "golden" VM with two snapshots to clone from.
 //
 // Latency and TaskLatency are applied through the model's
@@ -127,6 +127,11 @@ type Server struct {
 	// local is an in-process client, with the simulator's internal session.
 	local *vim25.Client
 
+	// The calls answered and refused (calls.go), and the delta chains of instant-clone
+	// sources (deltas.go).
+	log    *callLog
+	chains *deltaChains
+
 	// Counted fault rules (faults.go).
 	faultsMu   sync.Mutex
 	injections []*Injection
@@ -183,9 +188,12 @@ func Start(opts Options) (_ *Server, err error) {
 	// session manager accept exactly that user and password.
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: s.user}
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
-	EnableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation})
+	s.log = newCallLog()
+	s.chains = enableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation, Refused: s.log.refuse})
 	enableStorageMigration(m.Service.Context.Map)
-	enforceVCenterRules(m.Service.Context.Map)
+	enableFolderSafeClones(m.Service.Context.Map)
+	enforceVCenterRules(m.Service.Context.Map, s.log.refuse)
+	s.log.observe(m.Service.Context.Map)
 	s.observeSessions(m.Service.Context.Map)
 
 	// The golden VM is built in process, before the server starts and before
