@@ -128,6 +128,8 @@ func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.
 		ref = body.Res.Returnval
 	case *methods.RelocateVM_TaskBody:
 		ref = body.Res.Returnval
+	case *methods.ReconfigVM_TaskBody:
+		ref = body.Res.Returnval
 	default:
 		return nil, &types.SystemError{Reason: fmt.Sprintf("the simulator answered %T", res)}
 	}
@@ -140,4 +142,79 @@ func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.
 		return nil, t.Info.Error.Fault
 	}
 	return t.Info.Result, nil
+}
+
+// enableDatastoreUsage makes ReconfigVM_Task keep a VM's datastore property as vCenter does:
+// VirtualMachine.datastore is "a collection of references to the subset of datastore
+// objects in the datacenter that is used by this virtual machine", so a CD-ROM backed by an
+// ISO on another datastore adds that one (the simulator's reconfigure leaves it as it was).
+func enableDatastoreUsage(r *simulator.Registry) {
+	next := r.Handler
+	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if m.Name == "ReconfigVM_Task" && m.This.Type == "VirtualMachine" {
+			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
+				h := &reconfiguringVM{VirtualMachine: vm}
+				shadowInSession(ctx, vm, h)
+				return h, nil
+			}
+		}
+		if next != nil {
+			return next(ctx, m)
+		}
+		return nil, nil
+	}
+}
+
+// reconfiguringVM answers one ReconfigVM_Task call (see instantCloneSource).
+type reconfiguringVM struct {
+	*simulator.VirtualMachine
+}
+
+// ReconfigVMTask runs the simulator's reconfigure, then lists every datastore the VM's files
+// and devices use.
+func (vm *reconfiguringVM) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_Task) soap.HasFault {
+	inner := vm.VirtualMachine
+	task := simulator.CreateTask(inner, "reconfigVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		if _, fault := waitInner(ctx, inner.ReconfigVMTask(ctx, req)); fault != nil {
+			return nil, fault
+		}
+		ctx.Update(inner, []types.PropertyChange{{Name: "datastore", Val: datastoresUsed(ctx, inner)}})
+		return nil, nil
+	})
+	return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: task.Run(ctx)}}
+}
+
+// datastoresUsed lists the datastores holding a VM's configuration and its devices' files.
+func datastoresUsed(ctx *simulator.Context, vm *simulator.VirtualMachine) []types.ManagedObjectReference {
+	var paths []string
+	if vm.Config != nil {
+		paths = append(paths, vm.Config.Files.VmPathName)
+		for _, d := range vm.Config.Hardware.Device {
+			if b, ok := d.GetVirtualDevice().Backing.(types.BaseVirtualDeviceFileBackingInfo); ok {
+				paths = append(paths, b.GetVirtualDeviceFileBackingInfo().FileName)
+			}
+		}
+	}
+	byName := map[string]types.ManagedObjectReference{}
+	for _, obj := range ctx.Map.All("Datastore") {
+		if ds, ok := obj.(*simulator.Datastore); ok {
+			byName[ds.Name] = ds.Self
+		}
+	}
+	var out []types.ManagedObjectReference
+	seen := map[types.ManagedObjectReference]bool{}
+	for _, p := range paths {
+		var dp object.DatastorePath
+		if !dp.FromString(p) {
+			continue
+		}
+		if ref, ok := byName[dp.Datastore]; ok && !seen[ref] {
+			seen[ref] = true
+			out = append(out, ref)
+		}
+	}
+	if len(out) == 0 {
+		return vm.Datastore
+	}
+	return out
 }

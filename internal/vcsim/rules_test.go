@@ -144,3 +144,37 @@ func TestRelocateMovesFiles(t *testing.T) {
 		t.Errorf("datastores %v, want %s", vm.Datastore, dest.Ref)
 	}
 }
+
+// TestReconfigureListsISODatastore: a CD-ROM backed by an ISO on another datastore adds that
+// datastore to the VM's datastore property, as on vCenter.
+func TestReconfigureListsISODatastore(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{})
+	c := login(t, s)
+	ctx := t.Context()
+	inv := s.Inventory()
+	golden := goldenVM(t, c)
+	devices, err := golden.Device(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ide, err := devices.FindIDEController("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdrom, err := devices.CreateCdrom(ide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso := inv.Datastores[2]
+	if err := golden.AddDevice(ctx, devices.InsertIso(cdrom, "["+iso.Name+"] tools.iso")); err != nil {
+		t.Fatal(err)
+	}
+	var vm mo.VirtualMachine
+	if err := c.RetrieveOne(ctx, golden.Reference(), []string{"datastore"}, &vm); err != nil {
+		t.Fatal(err)
+	}
+	if len(vm.Datastore) != 2 || vm.Datastore[0] != inv.Golden.Datastore.Ref || vm.Datastore[1] != iso.Ref {
+		t.Errorf("datastores %v, want the VM's own %s and the ISO's %s", vm.Datastore, inv.Golden.Datastore.Ref, iso.Ref)
+	}
+}

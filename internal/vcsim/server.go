@@ -192,6 +192,7 @@ func Start(opts Options) (_ *Server, err error) {
 	s.chains = enableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation, Refused: s.log.refuse})
 	enableStorageMigration(m.Service.Context.Map)
 	enableFolderSafeClones(m.Service.Context.Map)
+	enableDatastoreUsage(m.Service.Context.Map)
 	enforceVCenterRules(m.Service.Context.Map, s.log.refuse)
 	s.log.observe(m.Service.Context.Map)
 	s.observeSessions(m.Service.Context.Map)
