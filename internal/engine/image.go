@@ -14,7 +14,7 @@ import (
 // ImageSpec is what a user asks to publish.
 type ImageSpec struct {
 	Name     string
-	SourceVM string // path or ID
+	SourceVM string // inventory path, managed object ID or BIOS UUID
 	Snapshot string // name; empty means the current snapshot
 }
 
@@ -45,7 +45,7 @@ func (e *Engine) ResolveImage(ctx context.Context, spec ImageSpec) (*Image, erro
 	src, err := e.vc.SourceVM(ctx, spec.SourceVM)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, inputError("source_vm", "Source VM not found", "No virtual machine %q exists in the datacenter: name it by inventory path (e.g. /DC0/vm/golden, or golden relative to the VM folder) or by ID (vm-42).", spec.SourceVM)
+			return nil, inputError("source_vm", "Source VM not found", "No virtual machine %q exists in the datacenter: name it by inventory path (e.g. /DC0/vm/golden, or golden relative to the VM folder), by managed object ID (vm-42) or by BIOS UUID (config.uuid, what data.vsphere_virtual_machine.x.id gives, e.g. 42170ba6-8f2c-51c4-6b3e-1c1b2e5a9d01).", spec.SourceVM)
 		}
 		return nil, fmt.Errorf("looking up source VM %q: %w", spec.SourceVM, err)
 	}

@@ -30,7 +30,7 @@ type Port interface {
 	// DeleteFolder removes an empty folder; one already gone is fine.
 	DeleteFolder(ctx context.Context, id string) error
 
-	// SourceVM finds the VM an image is published from, by inventory path or ID, and reads
+	// SourceVM finds the VM an image is published from, by inventory path, managed object ID or BIOS UUID, and reads
 	// its snapshots.
 	SourceVM(ctx context.Context, ref string) (*SourceVM, error)
 	// Environment reads what placement needs: the hosts that run a resource pool's VMs and,

@@ -75,6 +75,7 @@ func TestAccBadInput(t *testing.T) {
 		{"image: unknown source path", image("i", "/DC0/vm/no-such-vm", ""), `Source VM not found.*source_vm`},
 		{"image: unknown source ID", image("i", "vm-99999", ""), `Source VM not found`},
 		{"image: ID of another type", image("i", env.Datastore(0), ""), `Source VM not found`},
+		{"image: BIOS UUID of no VM", image("i", "4217aaaa-bbbb-cccc-dddd-eeeeeeeeeeee", ""), `Source VM not found.*source_vm.*4217aaaa-bbbb-cccc-dddd-eeeeeeeeeeee.*BIOS UUID`},
 		{"image: source without snapshots", image("i", noSnap, ""), `Source VM has no snapshots`},
 		{"image: unknown snapshot", image("i", vcsim.GoldenVMPath, "no-such-snapshot"), `Snapshot not found.*base, patched`},
 

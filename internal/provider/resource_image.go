@@ -88,7 +88,7 @@ func (r *imageResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 			"source_vm": schema.StringAttribute{
 				Required:      true,
-				Description:   "The parent VM: an inventory path (absolute `/DC0/vm/golden`, or relative to the datacenter's VM folder) or a managed object ID (`vm-42`). Changing it publishes a new image.",
+				Description:   "The parent VM: an inventory path (absolute `/DC0/vm/golden`, or relative to the datacenter's VM folder: `golden`, `ubuntu-2204`), a managed object ID (`vm-42`), or its BIOS UUID (`config.uuid`, what `data.vsphere_virtual_machine.x.id` gives). A value shaped like an ID or UUID that names no VM is tried as a path too. State keeps what you wrote; `snapshot_id` and `template_vm_id` are managed object IDs. Changing it publishes a new image.",
 				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/vmware/govmomi/fault"
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
@@ -231,38 +229,22 @@ func refValue(r *types.ManagedObjectReference) string {
 	return r.Value
 }
 
-var morefID = regexp.MustCompile(`^[a-z]+(-[a-z]+)?-\d+$|^[a-z]+-[a-z0-9]+$`)
-
-// LooksLikeID tells a managed object ID (vm-44, datastore-12) from an inventory path.
-func LooksLikeID(s string) bool { return !strings.Contains(s, "/") && morefID.MatchString(s) }
-
-// SourceVM finds a VM by ID or inventory path (absolute, or relative to the datacenter's
-// VM folder) and reads its snapshots.
-func (c *Client) SourceVM(ctx context.Context, pathOrID string) (*engine.SourceVM, error) {
-	var vmRef types.ManagedObjectReference
-	if LooksLikeID(pathOrID) {
-		vmRef = VMRef(pathOrID)
-	} else {
-		finder := find.NewFinder(c.vim, false)
-		finder.SetDatacenter(c.datacenter)
-		vm, err := finder.VirtualMachine(ctx, c.vmPath(pathOrID))
-		if err != nil {
-			if isFinderNotFound(err) {
-				return nil, notFound("virtual machine", pathOrID)
-			}
-			return nil, fmt.Errorf("finding virtual machine %q: %w", pathOrID, err)
-		}
-		vmRef = vm.Reference()
+// SourceVM finds a VM by inventory path, managed object ID or BIOS UUID (findVM) and reads
+// its snapshots.
+func (c *Client) SourceVM(ctx context.Context, ref string) (*engine.SourceVM, error) {
+	vmRef, err := c.findVM(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
 	var m mo.VirtualMachine
-	err := retry(ctx, func() error {
+	err = retry(ctx, func() error {
 		return property.DefaultCollector(c.vim).RetrieveOne(ctx, vmRef, []string{"name", "snapshot"}, &m)
 	})
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, notFound("virtual machine", pathOrID)
+			return nil, notFound("virtual machine", ref)
 		}
-		return nil, wrap(err, "reading virtual machine %q", pathOrID)
+		return nil, wrap(err, "reading virtual machine %q", ref)
 	}
 	src := &engine.SourceVM{ID: vmRef.Value, Name: m.Name}
 	if m.Snapshot != nil {
