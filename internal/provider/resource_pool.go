@@ -154,7 +154,7 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"datastore_distribution": schema.MapAttribute{
 				ElementType: types.Int64Type,
 				Computed:    true,
-				Description: "Clones per attached datastore ID.",
+				Description: "Clones per attached datastore ID. An `instantclone_pool_datastore` applied after the pool changes this in vCenter; Terraform reads the new value at the next refresh (see the datastores guide).",
 			},
 			"all_datastore_ids": schema.SetAttribute{
 				ElementType: types.StringType,
@@ -332,6 +332,17 @@ func poolModelFrom(ctx context.Context, p *engine.Pool, prior poolModel) (poolMo
 		}))
 	}
 	m.Clones = types.ListValueMust(types.ObjectType{AttrTypes: cloneAttrTypes}, clones)
+	m.DatastoreDistribution = distributionValue(p)
+	m.AllDatastoreIDs, d = types.SetValueFrom(ctx, types.StringType, nonNil(p.AllDatastores))
+	diags.Append(d...)
+	m.Drift, d = types.ListValueFrom(ctx, types.StringType, nonNil(p.Drift))
+	diags.Append(d...)
+	return m, diags
+}
+
+// distributionValue counts a pool's clones per datastore: every attached datastore (zero when
+// empty) and any other datastore a clone is on (drift).
+func distributionValue(p *engine.Pool) types.Map {
 	dist := map[string]attr.Value{}
 	counts := p.Distribution()
 	for _, ds := range p.AllDatastores {
@@ -342,12 +353,7 @@ func poolModelFrom(ctx context.Context, p *engine.Pool, prior poolModel) (poolMo
 			dist[ds] = types.Int64Value(int64(n))
 		}
 	}
-	m.DatastoreDistribution = types.MapValueMust(types.Int64Type, dist)
-	m.AllDatastoreIDs, d = types.SetValueFrom(ctx, types.StringType, nonNil(p.AllDatastores))
-	diags.Append(d...)
-	m.Drift, d = types.ListValueFrom(ctx, types.StringType, nonNil(p.Drift))
-	diags.Append(d...)
-	return m, diags
+	return types.MapValueMust(types.Int64Type, dist)
 }
 
 func nonNil(s []string) []string {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -32,6 +33,9 @@ type poolDatastoreModel struct {
 	PoolID      types.String `tfsdk:"pool_id"`
 	DatastoreID types.String `tfsdk:"datastore_id"`
 	Rebalance   types.String `tfsdk:"rebalance"`
+	// Distribution is the pool's spread right after the attach, kept as it was: the attach's
+	// outcome, not a second live view of the pool (that is the pool's datastore_distribution).
+	Distribution types.Map `tfsdk:"datastore_distribution"`
 }
 
 func (r *poolDatastoreResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -64,6 +68,12 @@ func (r *poolDatastoreResource) Schema(_ context.Context, _ resource.SchemaReque
 				Description: "How to rebalance when attaching: `immediate` or `on_provision`. Default: the pool's own policy. Detaching always evacuates.",
 				Validators:  []validator.String{stringvalidator.OneOf(engine.RebalanceImmediate, engine.RebalanceOnProvision)},
 			},
+			"datastore_distribution": schema.MapAttribute{
+				ElementType:   types.Int64Type,
+				Computed:      true,
+				Description:   "The pool's clones per datastore ID right after this attachment was applied (or imported): the spread the attach produced, known at the end of the same apply. It is kept as it was and not refreshed, so it never shows as a change; the pool's own `datastore_distribution` is the live view, read again at every refresh.",
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.UseStateForUnknown()},
+			},
 		},
 	}
 }
@@ -78,11 +88,13 @@ func (r *poolDatastoreResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	poolID, ds := plan.PoolID.ValueString(), plan.DatastoreID.ValueString()
-	if _, err := r.data.engine.Attach(ctx, poolID, ds, plan.Rebalance.ValueString()); err != nil {
+	pool, err := r.data.engine.Attach(ctx, poolID, ds, plan.Rebalance.ValueString())
+	if err != nil {
 		addEngineError(&resp.Diagnostics, fmt.Sprintf("attaching datastore %s to pool %s", ds, poolID), err)
 		return
 	}
 	plan.ID = types.StringValue(poolID + "/" + ds)
+	plan.Distribution = distributionValue(pool)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -99,6 +111,15 @@ func (r *poolDatastoreResource) Read(ctx context.Context, req resource.ReadReque
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "reading attachment "+state.ID.ValueString(), err)
 		return
+	}
+	if state.Distribution.IsNull() {
+		// Just imported: the spread as it is now is the best record of what the attach produced.
+		pool, err := r.data.engine.ReadPool(ctx, state.PoolID.ValueString())
+		if err != nil {
+			addEngineError(&resp.Diagnostics, "reading pool "+state.PoolID.ValueString(), err)
+			return
+		}
+		state.Distribution = distributionValue(pool)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
