@@ -1,17 +1,18 @@
-// Command inventory prints the VM folders and VMs of a vCenter (named by the VSPHERE_*
-// variables), with where each VM lives: what the demo shows after publishing and cloning.
+// Command inventory prints what a vCenter (named by the VSPHERE_* variables) holds: every VM
+// folder and VM with where it lives, or, with -pool, one pool as short tables (clones per
+// datastore and host, image per clone). Its -want flags check what the demo expects of each
+// step and exit 1 when it does not hold.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
@@ -22,7 +23,31 @@ func main() {
 	}
 }
 
+type options struct {
+	pool       string
+	datastores []string
+	wantClones int
+	wantImage  string
+	wantEmpty  bool
+}
+
+func parseFlags() options {
+	var o options
+	var datastores string
+	flag.StringVar(&o.pool, "pool", "", "show the pool with this name as tables instead of the whole inventory")
+	flag.StringVar(&datastores, "datastores", "", "with -pool: comma-separated datastore IDs to show (and check) even when empty")
+	flag.IntVar(&o.wantClones, "want-clones", -1, "with -pool: fail unless the pool has this many powered-on clones, balanced within one over -datastores and over hosts")
+	flag.StringVar(&o.wantImage, "want-image", "", "with -pool: fail unless every clone runs this image ID")
+	flag.BoolVar(&o.wantEmpty, "want-empty", false, "fail if any VM or pool folder the provider made is left")
+	flag.Parse()
+	if datastores != "" {
+		o.datastores = strings.Split(datastores, ",")
+	}
+	return o
+}
+
 func run() error {
+	o := parseFlags()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	insecure, _ := strconv.ParseBool(os.Getenv("VSPHERE_ALLOW_UNVERIFIED_SSL"))
@@ -34,46 +59,19 @@ func run() error {
 		return err
 	}
 	defer func() { _ = c.Logout(context.WithoutCancel(ctx)) }()
-	folders, err := c.Folders(ctx)
+	inv, err := read(ctx, c)
 	if err != nil {
 		return err
 	}
-	vms, err := c.AllVMs(ctx)
-	if err != nil {
-		return err
+	switch {
+	case o.wantEmpty:
+		return inv.expectEmpty()
+	case o.pool != "":
+		clones := inv.poolClones(o.pool)
+		printPool(os.Stdout, clones, o.datastores)
+		return expectPool(clones, o)
+	default:
+		inv.print(os.Stdout)
+		return nil
 	}
-	names := map[string]string{c.VMFolder().Value: "vm"}
-	parent := map[string]string{}
-	for _, f := range folders {
-		names[f.ID], parent[f.ID] = f.Name, f.Parent
-	}
-	pathOf := func(id string) string {
-		var parts []string
-		for cur := id; cur != "" && cur != c.VMFolder().Value; cur = parent[cur] {
-			parts = append([]string{names[cur]}, parts...)
-		}
-		return strings.Join(append([]string{c.DatacenterPath(), "vm"}, parts...), "/")
-	}
-	byFolder := map[string][]engine.VM{}
-	for _, vm := range vms {
-		byFolder[vm.Folder] = append(byFolder[vm.Folder], vm)
-	}
-	keys := make([]string, 0, len(byFolder))
-	for id := range byFolder {
-		keys = append(keys, id)
-	}
-	sort.Slice(keys, func(i, j int) bool { return pathOf(keys[i]) < pathOf(keys[j]) })
-	for _, id := range keys {
-		list := byFolder[id]
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-		fmt.Printf("%s/ (%d VMs)\n", pathOf(id), len(list))
-		for _, vm := range list {
-			power := "off"
-			if vm.PoweredOn {
-				power = "on"
-			}
-			fmt.Printf("  %-44s %-8s %-14s %-9s %s\n", vm.Name, vm.ID, strings.Join(vm.Datastores, ","), vm.Host, power)
-		}
-	}
-	return nil
 }
