@@ -19,13 +19,13 @@ import (
 // The registry keeps its own *simulator.VirtualMachine objects (the simulator
 // type-asserts them everywhere); only the dispatch of this one method goes to
 // a short-lived wrapper around the registry's object.
-func enableInstantClone(r *simulator.Registry, opts InstantCloneOptions) *deltaChains {
+func enableInstantClone(r *simulator.Registry, opts InstantCloneOptions, disks *space) *deltaChains {
 	chains := newDeltaChains()
 	next := r.Handler
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		if m.Name == "InstantClone_Task" && m.This.Type == "VirtualMachine" {
 			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &instantCloneSource{VirtualMachine: vm, opts: opts, chains: chains}
+				h := &instantCloneSource{VirtualMachine: vm, opts: opts, chains: chains, space: disks}
 				shadowInSession(ctx, vm, h)
 				return h, nil
 			}
@@ -66,6 +66,7 @@ type instantCloneSource struct {
 	*simulator.VirtualMachine
 	opts   InstantCloneOptions
 	chains *deltaChains
+	space  *space
 }
 
 // InstantCloneOptions choose between readings of the reference where vCenter versions differ.
@@ -140,6 +141,9 @@ func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.
 	ctx.WithLock(ctx.Map.Get(loc.folder), func() {
 		result, fault = cloneAndPowerOn(ctx, vm, spec, loc)
 	})
+	if fault == nil {
+		src.space.clonedRef(ctx, result, true) // an instant clone's disks are deltas on its source's
+	}
 	return result, fault
 }
 

@@ -77,12 +77,12 @@ func moveFiles(ctx *simulator.Context, vm *simulator.VirtualMachine, datastore s
 // made. The simulator's clone checks for a duplicate name without that lock, so concurrent
 // clones into one folder race: two could take one name (vCenter refuses the second with
 // DuplicateName), and a name check can meet a VM still being made and crash the handler.
-func enableFolderSafeClones(r *simulator.Registry) {
+func enableFolderSafeClones(r *simulator.Registry, disks *space) {
 	next := r.Handler
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		if m.Name == "CloneVM_Task" && m.This.Type == "VirtualMachine" {
 			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &cloningVM{VirtualMachine: vm}
+				h := &cloningVM{VirtualMachine: vm, space: disks}
 				shadowInSession(ctx, vm, h)
 				return h, nil
 			}
@@ -97,6 +97,7 @@ func enableFolderSafeClones(r *simulator.Registry) {
 // cloningVM answers one CloneVM_Task call (see instantCloneSource for why the VM is embedded).
 type cloningVM struct {
 	*simulator.VirtualMachine
+	space *space
 }
 
 // CloneVMTask runs the simulator's clone inside a task that holds the destination folder.
@@ -112,6 +113,12 @@ func (vm *cloningVM) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task
 		ctx.WithLock(folder, func() {
 			result, fault = waitInner(ctx, inner.CloneVMTask(ctx, req))
 		})
+		if fault == nil {
+			// VirtualMachineRelocateDiskMoveOptions createNewChildDiskBacking: a linked clone's
+			// disks are children of the snapshot's.
+			linked := req.Spec.Snapshot != nil && req.Spec.Location.DiskMoveType == string(types.VirtualMachineRelocateDiskMoveOptionsCreateNewChildDiskBacking)
+			vm.space.clonedRef(ctx, result, linked)
+		}
 		return result, fault
 	})
 	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: task.Run(ctx)}}
@@ -129,6 +136,8 @@ func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.
 	case *methods.RelocateVM_TaskBody:
 		ref = body.Res.Returnval
 	case *methods.ReconfigVM_TaskBody:
+		ref = body.Res.Returnval
+	case *methods.Destroy_TaskBody:
 		ref = body.Res.Returnval
 	default:
 		return nil, &types.SystemError{Reason: fmt.Sprintf("the simulator answered %T", res)}

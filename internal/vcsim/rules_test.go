@@ -178,3 +178,62 @@ func TestReconfigureListsISODatastore(t *testing.T) {
 		t.Errorf("datastores %v, want the VM's own %s and the ISO's %s", vm.Datastore, inv.Golden.Datastore.Ref, iso.Ref)
 	}
 }
+
+// TestDatastoreSpace: a full clone takes its disks' capacity from the datastore, a linked or
+// instant clone a delta disk, and destroying each gives back what it took.
+func TestDatastoreSpace(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{})
+	c := login(t, s)
+	ctx := t.Context()
+	inv := s.Inventory()
+	ds := inv.Datastores[1].Ref
+	free := func() int64 {
+		var d mo.Datastore
+		if err := c.RetrieveOne(ctx, ds, []string{"summary"}, &d); err != nil {
+			t.Fatal(err)
+		}
+		return d.Summary.FreeSpace
+	}
+	wait := func(task *object.Task, err error) types.ManagedObjectReference {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := task.WaitForResult(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := info.Result.(types.ManagedObjectReference)
+		return ref
+	}
+	root := object.NewFolder(c.Client, inv.VMFolder.Ref)
+	golden := goldenVM(t, c)
+	const disk = 16 << 30 // the golden VM's disk
+	start := free()
+	full := object.NewVirtualMachine(c.Client, wait(golden.Clone(ctx, root, "full", types.VirtualMachineCloneSpec{Location: types.VirtualMachineRelocateSpec{Datastore: &ds}})))
+	if got := start - free(); got != disk {
+		t.Fatalf("a full clone took %d bytes, want %d", got, disk)
+	}
+	snap := wait(full.CreateSnapshot(ctx, "s", "", false, false))
+	linkedSpec := types.VirtualMachineCloneSpec{Snapshot: &snap, Location: types.VirtualMachineRelocateSpec{Datastore: &ds, DiskMoveType: string(types.VirtualMachineRelocateDiskMoveOptionsCreateNewChildDiskBacking)}, PowerOn: true}
+	before := free()
+	linked := object.NewVirtualMachine(c.Client, wait(full.Clone(ctx, root, "linked", linkedSpec)))
+	if got := before - free(); got != deltaDiskBytes {
+		t.Fatalf("a linked clone took %d bytes, want a delta of %d", got, deltaDiskBytes)
+	}
+	before = free()
+	instant := object.NewVirtualMachine(c.Client, wait(linked.InstantClone(ctx, types.VirtualMachineInstantCloneSpec{Name: "instant", Location: types.VirtualMachineRelocateSpec{Datastore: &ds}})))
+	if got := before - free(); got != deltaDiskBytes {
+		t.Fatalf("an instant clone took %d bytes, want a delta of %d", got, deltaDiskBytes)
+	}
+	for _, vm := range []*object.VirtualMachine{instant, linked, full} {
+		if task, err := vm.PowerOff(ctx); err == nil {
+			_ = task.Wait(ctx)
+		}
+		wait(vm.Destroy(ctx))
+	}
+	if got := free(); got != start {
+		t.Fatalf("free space %d after destroying the clones, want %d back", got, start)
+	}
+}

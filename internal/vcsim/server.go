@@ -189,9 +189,11 @@ func Start(opts Options) (_ *Server, err error) {
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: s.user}
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
 	s.log = newCallLog()
-	s.chains = enableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation, Refused: s.log.refuse})
+	disks := newSpace()
+	s.chains = enableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation, Refused: s.log.refuse}, disks)
 	enableStorageMigration(m.Service.Context.Map)
-	enableFolderSafeClones(m.Service.Context.Map)
+	enableFolderSafeClones(m.Service.Context.Map, disks)
+	disks.enableSpaceReturn(m.Service.Context.Map)
 	enableDatastoreUsage(m.Service.Context.Map)
 	enforceVCenterRules(m.Service.Context.Map, s.log.refuse)
 	s.log.observe(m.Service.Context.Map)
