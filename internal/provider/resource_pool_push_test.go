@@ -122,10 +122,12 @@ func TestAccPool_pushImage(t *testing.T) {
 					func(*terraform.State) error {
 						worst, samples := sampler.Stop()
 						// The sampler's reads are not a point-in-time snapshot (the simulator reads
-						// VM after VM), so it can see one hand-over twice; the exact bound is
-						// counted in the engine's TestPushWindow.
+						// VM after VM while clones are removed and made), so under load one read
+						// can span several hand-overs: it shows batches (well under the 12 a push
+						// without them takes down at once), and the exact bound is counted at the
+						// engine's vCenter calls in TestPushWindow.
 						t.Logf("push-image with batch_size %d: at most %d clone(s) seen out of service over %d samples", batch, worst, samples)
-						if worst > batch+1 {
+						if worst > 2*batch {
 							return fmt.Errorf("%d clones were out of service at once; batch_size is %d", worst, batch)
 						}
 						if worst == 0 {
