@@ -120,39 +120,8 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 			return err
 		}
 	}
-	// vCenter may put a clone elsewhere than asked: a second pass moves or recreates those
-	// (placementPasses bounds it, so a vCenter that always misplaces leaves drift, not a loop).
-	for pass := 1; pass <= placementPasses; pass++ {
-		pool, err := e.ReadPool(ctx, id)
-		if err != nil {
-			return err
-		}
-		plan := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
-		if pass > 1 && len(plan.Jobs)+len(plan.Remove) == 0 {
-			break
-		}
-		e.log.Info(ctx, "converging pool", map[string]any{
-			"pool": id, "pass": pass, "remove": len(plan.Remove), "create_or_recreate": len(plan.Jobs), "moves": plan.Moves(),
-		})
-		if err := e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone"); err != nil {
-			return err
-		}
-		if err := e.assignParents(ctx, pub, plan.Jobs); err != nil {
-			for _, j := range plan.Jobs {
-				e.inFlight.add(j.Parent, -1)
-			}
-			return err
-		}
-		created, err := e.runJobs(ctx, id, spec, target, plan.Jobs)
-		if err != nil {
-			return err
-		}
-		if len(created) == 0 {
-			break
-		}
-		if err := e.adoptStrays(ctx, id, created); err != nil {
-			return err
-		}
+	if err := e.convergeClones(ctx, id, spec, pattern, target, env, policy, pub); err != nil {
+		return err
 	}
 	rec.ImageID, rec.PushToken = target.image, target.token
 	rec.PendingImageID, rec.PendingPushToken = "", ""
@@ -179,6 +148,45 @@ func (rec *poolRecord) declare(spec PoolSpec, env *placementEnv) {
 		rec.PendingImageID, rec.PendingPushToken = pendingImage, pendingToken
 	}
 	rec.Placement = env.hosts
+}
+
+// convergeClones plans and runs the removals and (re)creations that bring the pool's clones to
+// spec. vCenter may put a clone elsewhere than asked: a second pass moves or recreates those
+// (placementPasses bounds it, so a vCenter that always misplaces leaves drift, not a loop).
+func (e *Engine) convergeClones(ctx context.Context, id string, spec PoolSpec, pattern NamingPattern, target generation, env *placementEnv, policy string, pub *publication) error {
+	for pass := 1; pass <= placementPasses; pass++ {
+		pool, err := e.ReadPool(ctx, id)
+		if err != nil {
+			return err
+		}
+		plan := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
+		if pass > 1 && len(plan.Jobs)+len(plan.Remove) == 0 {
+			return nil
+		}
+		e.log.Info(ctx, "converging pool", map[string]any{
+			"pool": id, "pass": pass, "remove": len(plan.Remove), "create_or_recreate": len(plan.Jobs), "moves": plan.Moves(),
+		})
+		if err := e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone"); err != nil {
+			return err
+		}
+		if err := e.assignParents(ctx, pub, plan.Jobs); err != nil {
+			for _, j := range plan.Jobs {
+				e.inFlight.add(j.Parent, -1)
+			}
+			return err
+		}
+		created, err := e.runJobs(ctx, id, spec, target, plan.Jobs)
+		if err != nil {
+			return err
+		}
+		if len(created) == 0 {
+			return nil
+		}
+		if err := e.adoptStrays(ctx, id, created); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // placementPasses is how many times a converge plans and runs: the second pass recreates the
@@ -273,23 +281,18 @@ func clonesAsVMs(cs []Clone) []VM {
 }
 
 // runJobs creates and recreates clones, as many at once as the engine's slots allow, with at
-// most batch_size recreations out of service at once (pushimage.go).
+// most batch_size recreations out of service at once (pushimage.go). It returns the IDs of the
+// clones vCenter made.
 func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, target generation, jobs []cloneJob) ([]string, error) {
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	var created []string
 	batch := spec.BatchSize
 	if batch < 1 {
 		batch = e.Concurrency()
 	}
 	window := newServiceWindow(batch)
-	failures := &VMFailures{Action: "create or recreate", What: "clone", Failures: map[string]error{}}
-	var mu sync.Mutex
-	var stop atomic.Bool
-	var done atomic.Int64
-	total := len(jobs)
-	step := max(1, total/20)
+	res := &jobResults{total: len(jobs), failures: &VMFailures{Action: "create or recreate", What: "clone", Failures: map[string]error{}}}
 	extra := guestInfo(spec.GuestInfo)
 	var wg sync.WaitGroup
 	for _, job := range jobs {
@@ -301,39 +304,63 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 				}
 				defer window.leave()
 			}
-			if stop.Load() || ctx.Err() != nil {
+			if res.stop.Load() || ctx.Err() != nil {
 				return
 			}
 			id, err := e.cloneOne(ctx, poolID, spec, target, job, extra)
-			if id != "" {
-				mu.Lock()
-				created = append(created, id)
-				mu.Unlock()
-			}
 			if err != nil {
 				e.log.Error(ctx, "clone failed", map[string]any{"pool": poolID, "clone": job.Name, "error": err.Error()})
-				mu.Lock()
-				failures.Failures[job.Name] = err
-				mu.Unlock()
 				if spec.StopOnFirstError {
-					stop.Store(true)
+					res.stop.Store(true)
 				}
-				return
 			}
-			if n := done.Add(1); n%int64(step) == 0 || n == int64(total) {
-				e.log.Info(ctx, "clones created", map[string]any{"pool": poolID, "done": n, "of": total})
+			if n, progress := res.record(job.Name, id, err); progress {
+				e.log.Info(ctx, "clones created", map[string]any{"pool": poolID, "done": n, "of": res.total})
 			}
 		})
 	}
 	wg.Wait()
+	return res.outcome(ctx)
+}
+
+// jobResults gathers what the clone jobs of one run made and what failed.
+type jobResults struct {
+	mu       sync.Mutex
+	total    int
+	done     int
+	created  []string
+	failures *VMFailures
+	stop     atomic.Bool // stop_on_first_error: start no more jobs
+}
+
+// record counts one job's outcome; progress says whether to log it (about every 5%).
+func (r *jobResults) record(name, id string, err error) (done int, progress bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id != "" {
+		r.created = append(r.created, id)
+	}
+	if err != nil {
+		r.failures.Failures[name] = err
+		return r.done, false
+	}
+	r.done++
+	step := max(1, r.total/20)
+	return r.done, r.done%step == 0 || r.done == r.total
+}
+
+// outcome is the run's result: the clones made, and why it fell short if it did.
+func (r *jobResults) outcome(ctx context.Context) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return created, fmt.Errorf("stopped after %d of %d clone(s): %w", done.Load(), total, err)
+		return r.created, fmt.Errorf("stopped after %d of %d clone(s): %w", r.done, r.total, err)
 	}
-	if len(failures.Failures) > 0 {
-		failures.Stopped = stop.Load() && int(done.Load())+len(failures.Failures) < total
-		return created, failures
+	if len(r.failures.Failures) > 0 {
+		r.failures.Stopped = r.stop.Load() && r.done+len(r.failures.Failures) < r.total
+		return r.created, r.failures
 	}
-	return created, nil
+	return r.created, nil
 }
 
 // guestInfo is the extraConfig a pool's guestinfo map sets on each clone.
