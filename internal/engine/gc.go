@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -38,16 +39,12 @@ func (e *Engine) collectImage(ctx context.Context, imageID string) error {
 		return err
 	}
 	defer unlock()
-	recs, err := e.poolRecords(ctx)
+	recs, folders, vms, err := e.imageUsers(ctx, imageID)
 	if err != nil {
 		return fmt.Errorf("collecting unused internal VMs of image %s: %w", imageID, err)
 	}
 	replicas, parents := neededPlaces(recs, imageID)
 	pools := poolsOf(recs, imageID)
-	folders, _, vms, err := e.readWithClonePrep(ctx, pools...)
-	if err != nil {
-		return fmt.Errorf("collecting unused internal VMs of image %s: %w", imageID, err)
-	}
 	internal := &internalSet{folders: folders}
 	var clones []VM
 	for _, vm := range vms {
@@ -72,6 +69,23 @@ func (e *Engine) collectImage(ctx context.Context, imageID string) error {
 	}
 	e.log.Info(ctx, "removing internal VMs no pool needs", map[string]any{"image": imageID, "count": len(unused)})
 	return e.removeVMs(ctx, unused, "unused internal VM")
+}
+
+// imageUsers reads the records of every pool, and in one retrieve the clones of the pools
+// that use an image with the internal VMs. A pool deleted between the two reads (by another
+// apply of this run) makes the retrieve miss its folder: the records are read again.
+func (e *Engine) imageUsers(ctx context.Context, imageID string) (map[string]*poolRecord, map[string]string, []VM, error) {
+	for attempt := 1; ; attempt++ {
+		recs, err := e.poolRecords(ctx)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		folders, _, vms, err := e.readWithClonePrep(ctx, poolsOf(recs, imageID)...)
+		if errors.Is(err, ErrNotFound) && attempt < 3 {
+			continue
+		}
+		return recs, folders, vms, err
+	}
 }
 
 // neededPlaces names the datastores (for replicas) and (datastore, host) pairs (for parents)

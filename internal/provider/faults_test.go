@@ -141,7 +141,8 @@ var faultKinds = []faultKind{
 	{name: "failed task", arm: injected(simulator.FaultTypeInsufficientResourcesFault, "datastore full"),
 		fails: regexp.MustCompile(`(?s)(ft-\d+|cp-template-img-[0-9a-f]+|vm-\d+).*InsufficientResourcesFault:.*datastore\s+full`)},
 	{name: "transient fault", arm: injected(simulator.FaultTypeGeneric, "host busy")},
-	{name: "session dropped", arm: dropSessions},
+	// Tasks that take a moment, so that the apply is still running when the sessions end.
+	{name: "session dropped", arm: dropSessions, taskLatency: 50 * time.Millisecond},
 	// Ctrl-C in the middle of the apply, one task at a time so that work is left to interrupt.
 	{name: "cancelled apply", arm: interrupt, preCheck: acctest.PreCheckInterrupt,
 		taskLatency: 150 * time.Millisecond, provider: "max_concurrent_operations = 1",
