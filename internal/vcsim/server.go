@@ -38,7 +38,7 @@ import (
 	"github.com/vmware/govmomi/vim25/soap"
 )
 
-// Username is the only user the simulator accepts.
+// Username is the administrator, whom the simulator does not check for privileges.
 const Username = "administrator@vsphere.local"
 
 // DefaultListen is the address Start listens on unless told otherwise.
@@ -64,6 +64,9 @@ type Options struct {
 	// InstantCloneIgnoresLocation places instant clones with their source whatever
 	// spec.location says (see InstantCloneOptions.IgnoreLocation).
 	InstantCloneIgnoresLocation bool
+	// Users are logins besides the administrator, each with a role of its own
+	// (privileges.go). ReadOnlyUser is always there.
+	Users []User
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -92,7 +95,7 @@ func (o Options) withDefaults() (Options, error) {
 
 // LoopbackAddress checks that addr (host:port) is on the loopback interface
 // and returns it with "localhost" resolved to 127.0.0.1. An empty addr gives
-// DefaultListen. The simulator accepts a single well-known user, so it must
+// DefaultListen. The simulator accepts a few well-known users, so it must
 // never be reachable from other machines.
 func LoopbackAddress(addr string) (string, error) {
 	if addr == "" {
@@ -122,6 +125,7 @@ type Server struct {
 	dir       string
 	certFile  string
 	inventory Inventory
+	users     users
 	closeOnce sync.Once
 
 	// local is an in-process client, with the simulator's internal session.
@@ -185,7 +189,8 @@ func Start(opts Options) (_ *Server, err error) {
 	}
 
 	// A Listen URL with userinfo other than simulator.DefaultLogin makes the
-	// session manager accept exactly that user and password.
+	// session manager accept exactly that user and password (until acceptLogins
+	// below adds the users).
 	m.Service.Listen = &url.URL{Host: opts.Listen, User: s.user}
 	m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
 	s.log = newCallLog()
@@ -210,6 +215,11 @@ func Start(opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.local = c
+	if s.users, err = addUsers(ctx, c, append([]User{{Name: ReadOnlyUser}}, opts.Users...)); err != nil {
+		return nil, err
+	}
+	acceptLogins(m.Service.Context.Map, s.Username(), s.Password(), s.users)
+	enforcePrivileges(m.Service.Context.Map, *c.ServiceContent.AuthorizationManager, c.ServiceContent.RootFolder, s.users)
 
 	m.DelayConfig.Delay = milliseconds(opts.Latency)
 	if opts.TaskLatency > 0 {
@@ -258,14 +268,18 @@ func (s *Server) URL() *url.URL {
 	return &u
 }
 
-// Username is the user the simulator accepts.
+// Username is the administrator's name.
 func (s *Server) Username() string { return s.user.Username() }
 
-// Password is the only password the simulator accepts, random per server.
+// Password is the administrator's password, random per server.
 func (s *Server) Password() string {
 	p, _ := s.user.Password()
 	return p
 }
+
+// UserPassword is the password of one of the users (Options.Users, ReadOnlyUser), random
+// per server; "" for a name that is not a user.
+func (s *Server) UserPassword(name string) string { return s.users[name] }
 
 // CertificateFile is a PEM file holding the server's self-signed certificate,
 // valid for 127.0.0.1, ::1 and localhost. It is removed by Close.
