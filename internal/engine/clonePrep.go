@@ -70,17 +70,31 @@ func (e *Engine) forgetClonePrepFolders() {
 }
 
 // readWithClonePrep reads the given folders together with the four ClonePrep folders in one
-// retrieve. A ClonePrep folder deleted out of band is found or made again, once; a missing
-// folder of the caller's stays ErrNotFound.
+// retrieve, creating the ClonePrep folders if missing: for workflows that write. A ClonePrep
+// folder deleted out of band is found or made again, once; a missing folder of the caller's
+// stays ErrNotFound.
 func (e *Engine) readWithClonePrep(ctx context.Context, folderIDs ...string) (map[string]string, []Folder, []VM, error) {
+	return e.readClonePrep(ctx, e.clonePrepFolders, folderIDs...)
+}
+
+// readExistingClonePrep is readWithClonePrep for reads, which never write: ClonePrep folders
+// that do not exist are left out (nothing of ours is there), so plan, refresh and the data
+// sources work with a read-only login on a vCenter the provider never wrote to.
+func (e *Engine) readExistingClonePrep(ctx context.Context, folderIDs ...string) (map[string]string, []Folder, []VM, error) {
+	return e.readClonePrep(ctx, e.existingClonePrepFolders, folderIDs...)
+}
+
+func (e *Engine) readClonePrep(ctx context.Context, clonePrep func(context.Context) (map[string]string, error), folderIDs ...string) (map[string]string, []Folder, []VM, error) {
 	for attempt := 0; ; attempt++ {
-		folders, err := e.clonePrepFolders(ctx)
+		folders, err := clonePrep(ctx)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		ids := append([]string{}, folderIDs...)
 		for _, name := range ClonePrepFolders {
-			ids = append(ids, folders[name])
+			if id := folders[name]; id != "" {
+				ids = append(ids, id)
+			}
 		}
 		fs, vms, err := e.vc.Contents(ctx, ids...)
 		if errors.Is(err, ErrNotFound) && attempt == 0 {
@@ -95,6 +109,34 @@ func (e *Engine) readWithClonePrep(ctx context.Context, folderIDs ...string) (ma
 	}
 }
 
+// existingClonePrepFolders finds the ClonePrep folders that exist, creating none. Once all
+// four are found they are remembered as clonePrepFolders remembers them.
+func (e *Engine) existingClonePrepFolders(ctx context.Context) (map[string]string, error) {
+	e.folderMu.Lock()
+	known := e.folders
+	e.folderMu.Unlock()
+	if known != nil {
+		return known, nil
+	}
+	out := map[string]string{}
+	for _, name := range ClonePrepFolders {
+		f, err := e.vc.FindFolder(ctx, name)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("finding folder %s: %w", name, err)
+		}
+		out[name] = f.ID
+	}
+	if len(out) == len(ClonePrepFolders) {
+		e.folderMu.Lock()
+		e.folders = out
+		e.folderMu.Unlock()
+	}
+	return out, nil
+}
+
 // internalSet is every internal VM found in the ClonePrep folders.
 type internalSet struct {
 	folders map[string]string
@@ -102,9 +144,18 @@ type internalSet struct {
 }
 
 // internalVMs reads every VM in the ClonePrep folders (one retrieve), creating the folders
-// if missing.
+// if missing: for workflows that write.
 func (e *Engine) internalVMs(ctx context.Context) (*internalSet, error) {
-	folders, _, vms, err := e.readWithClonePrep(ctx)
+	return e.readInternalVMs(ctx, e.readWithClonePrep)
+}
+
+// existingInternalVMs is internalVMs for reads: it creates no folder.
+func (e *Engine) existingInternalVMs(ctx context.Context) (*internalSet, error) {
+	return e.readInternalVMs(ctx, e.readExistingClonePrep)
+}
+
+func (e *Engine) readInternalVMs(ctx context.Context, read func(context.Context, ...string) (map[string]string, []Folder, []VM, error)) (*internalSet, error) {
+	folders, _, vms, err := read(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading internal VMs: %w", err)
 	}

@@ -79,7 +79,7 @@ func (e *Engine) ResolveImage(ctx context.Context, spec ImageSpec) (*Image, erro
 // ReadImage reads a published image; ErrNotFound when its template is gone. The image's
 // description survives on its other internal VMs, returned with Published false.
 func (e *Engine) ReadImage(ctx context.Context, id string) (*Image, error) {
-	internal, err := e.internalVMs(ctx)
+	internal, err := e.existingInternalVMs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (e *Engine) ReadImage(ctx context.Context, id string) (*Image, error) {
 
 // FindImageByName finds a published image by its name.
 func (e *Engine) FindImageByName(ctx context.Context, name string) (*Image, error) {
-	internal, err := e.internalVMs(ctx)
+	internal, err := e.existingInternalVMs(ctx)
 	if err != nil {
 		return nil, err
 	}

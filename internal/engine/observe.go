@@ -11,7 +11,7 @@ import (
 // ReadPool observes a pool: its folder, clones and the internal VMs it forks from, in one
 // property-collector retrieve whatever the pool's size.
 func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
-	folders, fs, vms, err := e.readWithClonePrep(ctx, id)
+	folders, fs, vms, err := e.readExistingClonePrep(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		// The ClonePrep folders were looked up again, so the missing one is the pool's.
 		return nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)

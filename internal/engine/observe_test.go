@@ -84,17 +84,43 @@ func TestReadPoolFolderGone(t *testing.T) {
 	}
 }
 
-// TestClonePrepFolderDeleted: a ClonePrep folder removed out of band is made again by the
-// next read instead of failing every read after it.
+// TestClonePrepFolderDeleted: a ClonePrep folder removed out of band does not fail the reads
+// after it, and reads do not make it again (reads never write: a read-only login must be
+// able to plan); the next apply does.
 func TestClonePrepFolderDeleted(t *testing.T) {
 	f := newOnFake(t, fake.Options{})
-	id := f.create(t, poolSpec("p", f.image(t, "a"), 2, "datastore-1")).ID
+	spec := poolSpec("p", f.image(t, "a"), 2, "datastore-1")
+	id := f.create(t, spec).ID
 	f.vc.Delete(f.vc.FolderNamed(engine.ResyncFolder))
 	if _, err := f.engine.ReadPool(context.Background(), id); err != nil {
 		t.Fatalf("read after a ClonePrep folder was deleted: %v", err)
 	}
+	if f.vc.FolderNamed(engine.ResyncFolder) != "" {
+		t.Fatal("a read made the resync folder again")
+	}
+	if _, err := f.engine.ApplyPool(context.Background(), id, spec); err != nil {
+		t.Fatalf("apply after a ClonePrep folder was deleted: %v", err)
+	}
 	if f.vc.FolderNamed(engine.ResyncFolder) == "" {
-		t.Fatal("the resync folder was not made again")
+		t.Fatal("the next apply did not make the resync folder again")
+	}
+}
+
+// TestReadsCreateNoFolder: on a vCenter the provider never wrote to, reading images and
+// pools finds nothing and creates no folder.
+func TestReadsCreateNoFolder(t *testing.T) {
+	f := newOnFake(t, fake.Options{})
+	ctx := context.Background()
+	if _, err := f.engine.FindImageByName(ctx, "win11"); !isNotFound(err) {
+		t.Fatalf("FindImageByName on an empty vCenter: %v, want not found", err)
+	}
+	if _, err := f.engine.ReadImage(ctx, "vm-1"); !isNotFound(err) {
+		t.Fatalf("ReadImage on an empty vCenter: %v, want not found", err)
+	}
+	for _, name := range engine.ClonePrepFolders {
+		if f.vc.FolderNamed(name) != "" {
+			t.Errorf("a read made folder %s", name)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -16,6 +17,12 @@ import (
 func addEngineError(diags *diag.Diagnostics, doing string, err error) {
 	if ie, ok := engine.AsInputError(err); ok {
 		diags.AddAttributeError(path.Root(ie.Attribute), ie.Summary, ie.Detail)
+		return
+	}
+	var denied *engine.PermissionError
+	if errors.As(err, &denied) {
+		diags.AddError(fmt.Sprintf("Missing vCenter privilege while %s", doing), err.Error()+
+			"\n\nThe vCenter user lacks "+missingList(denied)+". Add the privilege to the user's role and grant the role on the vCenter root or the datacenter, propagated to children: the provider's documentation lists the role (every privilege and what it is for). Reads (plan, refresh, data sources) need only read-only access.")
 		return
 	}
 	var inUse *engine.InUseError
@@ -33,6 +40,14 @@ func addEngineError(diags *diag.Diagnostics, doing string, err error) {
 	default:
 		diags.AddError(fmt.Sprintf("Error %s", doing), err.Error())
 	}
+}
+
+func missingList(e *engine.PermissionError) string {
+	parts := make([]string, 0, len(e.Missing))
+	for _, m := range e.Missing {
+		parts = append(parts, m.String())
+	}
+	return strings.Join(parts, "; ")
 }
 
 // providerDataFrom checks the type of what Configure handed over.

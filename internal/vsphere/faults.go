@@ -79,5 +79,36 @@ func (e *opError) Error() string { return e.what + ": " + describe(e.err) }
 func (e *opError) Unwrap() error { return e.err }
 
 func wrap(err error, format string, args ...any) error {
+	if pe := permissionError(err); pe != nil {
+		err = pe
+	}
 	return &opError{what: fmt.Sprintf(format, args...), err: err}
+}
+
+// permissionError turns vCenter's NoPermission fault into the engine's PermissionError, which
+// names the privileges and objects without govmomi types; nil for any other error, and for one
+// already turned. NotAuthenticated, a NoPermission too, is an ended session, not a privilege.
+func permissionError(err error) *engine.PermissionError {
+	var done *engine.PermissionError
+	var np *types.NoPermission
+	if errors.As(err, &done) {
+		return nil
+	}
+	if _, ok := fault.As(err, &np); !ok {
+		return nil
+	}
+	pe := &engine.PermissionError{Err: err}
+	// missingPrivileges (vSphere 7.0.3 on) lists every object; object and privilegeId, the
+	// older fields, name the first.
+	for _, m := range np.MissingPrivileges {
+		pe.Missing = append(pe.Missing, engine.MissingPrivileges{Kind: m.Entity.Type, ID: m.Entity.Value, Privileges: m.PrivilegeIds})
+	}
+	if len(pe.Missing) == 0 {
+		m := engine.MissingPrivileges{Kind: "object", ID: "(not named)", Privileges: []string{np.PrivilegeId}}
+		if np.Object != nil {
+			m.Kind, m.ID = np.Object.Type, np.Object.Value
+		}
+		pe.Missing = []engine.MissingPrivileges{m}
+	}
+	return pe
 }

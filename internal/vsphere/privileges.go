@@ -1,0 +1,37 @@
+package vsphere
+
+// Privilege is one vCenter privilege the provider's role needs, and what the provider does
+// with it. docs/index.md lists the same role (a test keeps the two equal).
+type Privilege struct {
+	ID  string
+	For string
+}
+
+// Privileges is the role the provider needs to apply: create, resize, push, attach, detach and
+// delete. Reads (plan, refresh, import, data sources) need none of them: System.Anonymous,
+// System.View and System.Read, which vCenter puts in every role, are enough.
+var Privileges = []Privilege{
+	{"Folder.Create", "the four ClonePrep folders and each pool's folder (Folder.CreateFolder)"},
+	{"Folder.Delete", "a pool's folder when the pool is deleted (Destroy_Task, on the folder and its parent)"},
+	{"Folder.Rename", "a pool's folder when the pool's name changes (Rename_Task)"},
+	{"Global.ManageCustomFields", "the provider's custom attribute definitions (instantclone.*), created on the first apply (AddCustomFieldDef)"},
+	{"Global.SetCustomField", "the marks on internal VMs, clones and pool folders that say what the provider owns (SetField)"},
+	{"VirtualMachine.Provisioning.Clone", "the template, replicas and parents (CloneVM_Task) and the instant clones (InstantClone_Task)"},
+	{"VirtualMachine.Inventory.CreateFromExisting", "new VMs in the ClonePrep and pool folders (CloneVM_Task, InstantClone_Task)"},
+	{"VirtualMachine.Inventory.Move", "internal VMs into their ClonePrep folder, and clones vCenter put elsewhere into their pool's folder (MoveIntoFolder_Task)"},
+	{"VirtualMachine.Inventory.Delete", "clones and internal VMs no pool needs any more (Destroy_Task, on the VM and its folder)"},
+	{"VirtualMachine.Interact.PowerOn", "parents, which clones fork from, and the instant clones themselves (PowerOnVM_Task, InstantClone_Task)"},
+	{"VirtualMachine.Interact.PowerOff", "VMs before they are deleted (PowerOffVM_Task)"},
+	{"VirtualMachine.State.CreateSnapshot", "the snapshot of each replica that parents are linked clones of (CreateSnapshot_Task)"},
+	{"Resource.AssignVMToPool", "replicas, parents and clones in the pool's resource pool (CloneVM_Task, InstantClone_Task)"},
+	{"Datastore.AllocateSpace", "the files of every VM the provider makes, on the pool's datastores (CloneVM_Task, InstantClone_Task)"},
+}
+
+// PrivilegeIDs lists the IDs of Privileges.
+func PrivilegeIDs() []string {
+	out := make([]string, 0, len(Privileges))
+	for _, p := range Privileges {
+		out = append(out, p.ID)
+	}
+	return out
+}
