@@ -140,7 +140,8 @@ var faultOps = []faultOp{
 var faultKinds = []faultKind{
 	{name: "failed task", arm: injected(simulator.FaultTypeInsufficientResourcesFault, "datastore full"),
 		fails: regexp.MustCompile(`(?s)(ft-\d+|cp-template-img-[0-9a-f]+|vm-\d+).*InsufficientResourcesFault:.*datastore\s+full`)},
-	{name: "transient fault", arm: injected(simulator.FaultTypeGeneric, "host busy")},
+	// A SystemError vCenter raises when a host was out of reach for a moment: retried.
+	{name: "transient fault", arm: injected(simulator.FaultTypeTimeout, "host busy")},
 	// Tasks that take a moment, so that the apply is still running when the sessions end.
 	{name: "session dropped", arm: dropSessions, taskLatency: 50 * time.Millisecond},
 	// Ctrl-C in the middle of the apply, one task at a time so that work is left to interrupt.

@@ -128,6 +128,10 @@ type Server struct {
 	users     users
 	closeOnce sync.Once
 
+	// The task type of BusyTask, registered on first use (busytask.go).
+	busyOnce sync.Once
+	busyErr  error
+
 	// local is an in-process client, with the simulator's internal session.
 	local *vim25.Client
 

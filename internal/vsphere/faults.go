@@ -27,17 +27,20 @@ func IsNotFound(err error) bool {
 	return errors.Is(err, ErrNotFound) || fault.Is(err, &types.ManagedObjectNotFound{})
 }
 
-// IsTransient reports whether err is worth retrying: vCenter busy, a task in the way,
-// or the connection dropped. Permanent faults (permissions, bad arguments, no space)
-// are not.
+// IsTransient reports whether err is worth retrying: vCenter busy, a task in the way, a host
+// momentarily out of reach, or the connection dropped. Permanent faults (permissions, bad
+// arguments, no space) are not, nor is a SystemError unless its message says it is passing
+// (transientSystemError).
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
 	}
+	if reason, ok := systemError(err); ok {
+		return transientSystemError(reason)
+	}
 	for _, f := range []types.BaseMethodFault{
 		&types.TaskInProgress{}, &types.ResourceInUse{}, &types.HostCommunication{},
-		&types.HostNotConnected{}, &types.SystemError{}, &types.SystemErrorFault{},
-		&types.ConcurrentAccess{}, &types.TooManyConcurrentNativeClones{},
+		&types.HostNotConnected{}, &types.ConcurrentAccess{}, &types.TooManyConcurrentNativeClones{},
 	} {
 		if fault.Is(err, f) {
 			return true
@@ -45,6 +48,50 @@ func IsTransient(err error) bool {
 	}
 	var netErr net.Error
 	return errors.As(err, &netErr)
+}
+
+// systemError gives the words of a SystemError fault ("A general system error occurred:
+// ..."): its reason and vCenter's message; ok is false for any other error.
+func systemError(err error) (string, bool) {
+	var se *types.SystemError
+	var sef *types.SystemErrorFault
+	if msg, ok := fault.As(err, &se); ok {
+		return se.Reason + " " + msg + " " + Message(err), true
+	}
+	if msg, ok := fault.As(err, &sef); ok {
+		return sef.Reason + " " + msg + " " + Message(err), true
+	}
+	return "", false
+}
+
+// transientSystemErrors are the words of the SystemErrors vCenter raises when a service it
+// relies on (a host's hostd, a storage or database backend) was out of reach for a moment:
+// "Connection refused: The remote service is not running, OR is overloaded, OR a firewall is
+// rejecting connections", "Operation timed out", a connection reset or a broken pipe. Trying
+// again later may work. Every other SystemError ("Unexpected exception", "vix error codes",
+// a file that cannot be locked or read) says something is wrong that another try will not
+// mend, so it is reported at once.
+var transientSystemErrors = []string{
+	"connection refused", "connection reset", "broken pipe", "timed out", "temporarily unavailable",
+}
+
+func transientSystemError(words string) bool {
+	words = strings.ToLower(words)
+	for _, w := range transientSystemErrors {
+		if strings.Contains(words, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// runningTask is the task TaskInProgress says is in the way, if err is that fault and names one.
+func runningTask(err error) (types.ManagedObjectReference, bool) {
+	var tip *types.TaskInProgress
+	if _, ok := fault.As(err, &tip); ok && tip.Task.Value != "" {
+		return tip.Task, true
+	}
+	return types.ManagedObjectReference{}, false
 }
 
 // Message gives vCenter's own words for a fault, without Go wrapping noise.

@@ -24,7 +24,10 @@ func TestIsTransient(t *testing.T) {
 		want bool
 	}{
 		{"task in progress", asTask(&types.TaskInProgress{}), true},
-		{"host busy (system error)", asSOAP(&types.SystemError{}), true},
+		{"host out of reach (system error)", asSOAP(&types.SystemError{Reason: "Connection refused: The remote service is not running, OR is overloaded, OR a firewall is rejecting connections."}), true},
+		{"timed out (system error in a task)", asTask(&types.SystemError{Reason: "Operation timed out"}), true},
+		{"other system error", asSOAP(&types.SystemError{Reason: "Unexpected exception"}), false},
+		{"system error without words", asSOAP(&types.SystemErrorFault{}), false},
 		{"resource in use", asTask(&types.ResourceInUse{}), true},
 		{"host not connected", asTask(&types.HostNotConnected{}), true},
 		{"dropped connection", &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}, true},

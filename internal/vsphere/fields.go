@@ -172,7 +172,7 @@ func (c *Client) SetMarks(ctx context.Context, obj engine.Object, marks engine.M
 	m := object.NewCustomFieldsManager(c.vim)
 	ref := objectRef(obj)
 	for _, name := range names {
-		err := retry(ctx, func() error { return m.Set(ctx, ref, keys[name], marks[name]) })
+		err := c.retryTasks(ctx, func() error { return m.Set(ctx, ref, keys[name], marks[name]) })
 		if err != nil {
 			return wrap(err, "setting %s on %s", name, ref.Value)
 		}

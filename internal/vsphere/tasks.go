@@ -75,13 +75,53 @@ func (p progressLog) Sink() chan<- progress.Report {
 	return ch
 }
 
-// retry runs f again, with backoff, while it fails with a transient fault; at most 4 tries.
-func retry(ctx context.Context, f func() error) error {
+// retry runs f again, with backoff, while it fails with a transient fault; at most 4 tries,
+// about 1.4 s in all. It suits faults that pass in a moment (a dropped connection, a host
+// out of reach); a task in the way can take much longer: see Client.retryTasks.
+func retry(ctx context.Context, f func() error) error { return retryWaiting(ctx, nil, f) }
+
+// retryTasks is retry that, when f fails with TaskInProgress (another operation is running on
+// the object: a snapshot, a migration, another client's clone), waits for the task the fault
+// names to end, for as long as ctx allows, and tries again. vCenter tasks run for minutes; a
+// few short tries would give up long before.
+func (c *Client) retryTasks(ctx context.Context, f func() error) error {
+	return retryWaiting(ctx, c.waitOthersTask, f)
+}
+
+// waitOthersTask waits for a task someone else started to end. How it ended is its starter's
+// business: only that it no longer holds the object matters. A task gone from vCenter ended.
+func (c *Client) waitOthersTask(ctx context.Context, t types.ManagedObjectReference) error {
+	c.log.Debug(ctx, "waiting for the task running on the object", map[string]any{"task": t.Value})
+	if _, err := c.waitTask(ctx, t); err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// maxTaskWaits bounds how many running tasks one call waits out in turn before it reports
+// the object busy.
+const maxTaskWaits = 3
+
+func retryWaiting(ctx context.Context, wait func(context.Context, types.ManagedObjectReference) error, f func() error) error {
 	delay := 200 * time.Millisecond
 	var err error
-	for attempt := 0; attempt < 4; attempt++ {
+	tries, waits := 0, 0
+	for {
 		if err = f(); err == nil || !IsTransient(err) || ctx.Err() != nil {
 			return err
+		}
+		if task, ok := runningTask(err); ok && wait != nil {
+			if waits == maxTaskWaits {
+				return fmt.Errorf("gave up after waiting for %d tasks running on the object: %w", waits, err)
+			}
+			waits++
+			if werr := wait(ctx, task); werr != nil {
+				return fmt.Errorf("%w (waited for task %s until the operation stopped: %w)", err, task.Value, werr)
+			}
+			continue
+		}
+		if tries++; tries == 4 {
+			return fmt.Errorf("gave up after 4 tries: %w", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -90,7 +130,6 @@ func retry(ctx context.Context, f func() error) error {
 		}
 		delay *= 2
 	}
-	return fmt.Errorf("gave up after 4 tries: %w", err)
 }
 
 // inFlightGrace bounds how long a cancelled operation still waits for the vCenter task it had
@@ -107,7 +146,7 @@ func (c *Client) runTask(ctx context.Context, start func(context.Context) (*obje
 	inFlight, stop := outliving(ctx, inFlightGrace)
 	defer stop()
 	var result types.AnyType
-	err := retry(ctx, func() error {
+	err := c.retryTasks(ctx, func() error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
