@@ -3,6 +3,8 @@ package vsphere_test
 import (
 	"context"
 	"errors"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -101,5 +103,33 @@ func TestNoPermissionNamesPrivilegeAndObject(t *testing.T) {
 		if vsphere.IsTransient(err) {
 			t.Errorf("%s: a missing privilege is taken for transient", tt.name)
 		}
+	}
+}
+
+// TestDocumentedRole: the role docs/index.md lists is the provider's role, privilege for
+// privilege, so the acceptance test that applies with vsphere.Privileges tests the docs.
+func TestDocumentedRole(t *testing.T) {
+	text, err := os.ReadFile("../../templates/index.md.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(text)
+	start := strings.Index(section, "## vCenter role")
+	if start < 0 {
+		t.Fatal("templates/index.md.tmpl has no vCenter role section")
+	}
+	section = section[start:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Za-z.]+)` \\|").FindAllStringSubmatch(section, -1) {
+		documented = append(documented, m[1])
+	}
+	want := vsphere.PrivilegeIDs()
+	slices.Sort(documented)
+	slices.Sort(want)
+	if !slices.Equal(documented, want) {
+		t.Errorf("documented role %v\nprovider's role   %v", documented, want)
 	}
 }
