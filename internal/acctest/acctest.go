@@ -58,11 +58,14 @@ type Env struct {
 	Inv    vcsim.Inventory
 	// ProviderSettings are extra lines for the provider block, e.g. max_concurrent_operations.
 	ProviderSettings string
+	// vcenter is set when the Env is a real vCenter (vcenter.go); Server and Inv are then empty.
+	vcenter *vcenterTarget
 }
 
 // NewEnv starts a simulator for the test and connects an inspection client to it.
 func NewEnv(t *testing.T, opts vcsim.Options) *Env {
 	t.Helper()
+	skipOnVCenter(t)
 	srv, err := vcsim.Start(opts)
 	if err != nil {
 		t.Fatalf("starting simulator: %v", err)
@@ -80,6 +83,9 @@ func NewEnv(t *testing.T, opts vcsim.Options) *Env {
 
 // ProviderBlock is a provider block pointing at this simulator.
 func (e *Env) ProviderBlock() string {
+	if e.vcenter != nil {
+		return e.vcenter.providerBlock(e.ProviderSettings)
+	}
 	return fmt.Sprintf(`
 provider "instantclone" {
   vsphere_server       = %q
@@ -92,10 +98,20 @@ provider "instantclone" {
 }
 
 // Datastore returns the ID of datastore i.
-func (e *Env) Datastore(i int) string { return e.Inv.Datastores[i].Ref.Value }
+func (e *Env) Datastore(i int) string {
+	if e.vcenter != nil {
+		return e.vcenter.datastores[i]
+	}
+	return e.Inv.Datastores[i].Ref.Value
+}
 
 // ResourcePool is the first cluster's root resource pool ID.
-func (e *Env) ResourcePool() string { return e.Inv.Clusters[0].ResourcePool.Ref.Value }
+func (e *Env) ResourcePool() string {
+	if e.vcenter != nil {
+		return e.vcenter.resourcePool
+	}
+	return e.Inv.Clusters[0].ResourcePool.Ref.Value
+}
 
 // Hosts lists the first cluster's host IDs.
 func (e *Env) Hosts() []string {
