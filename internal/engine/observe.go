@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -83,7 +84,7 @@ func drift(rec *poolRecord, p *Pool, internal *internalSet) []string {
 		attached[ds] = true
 	}
 	present := map[int]bool{}
-	var extra, stray, stale []string
+	var extra, stray, strayHost, stale []string
 	for _, c := range p.Clones {
 		switch {
 		case c.Index == 0 || c.Index > rec.Size:
@@ -91,6 +92,8 @@ func drift(rec *poolRecord, p *Pool, internal *internalSet) []string {
 			continue
 		case !attached[c.Datastore]:
 			stray = append(stray, fmt.Sprintf("%s (%s) is on %s", c.Name, c.ID, c.Datastore))
+		case rec.Placement != nil && !slices.Contains(rec.Placement[c.Datastore], c.Host):
+			strayHost = append(strayHost, fmt.Sprintf("%s (%s) runs on %s", c.Name, c.ID, c.Host))
 		}
 		present[c.Index] = true
 		if c.ImageID != rec.ImageID || c.PushToken != rec.PushToken {
@@ -113,6 +116,9 @@ func drift(rec *poolRecord, p *Pool, internal *internalSet) []string {
 	}
 	if len(stray) > 0 {
 		out = append(out, fmt.Sprintf("%d clone(s) on a datastore not attached to the pool: %s", len(stray), abbreviate(stray)))
+	}
+	if len(strayHost) > 0 {
+		out = append(out, fmt.Sprintf("%d clone(s) on a host the pool does not use for their datastore: %s", len(strayHost), abbreviate(strayHost)))
 	}
 	if rec.PendingImageID != "" {
 		out = append(out, fmt.Sprintf("push-image to %s unfinished: %d of %d clone(s) not yet recreated", rec.PendingImageID, len(stale), len(p.Clones)))

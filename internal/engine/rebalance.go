@@ -16,10 +16,12 @@ import (
 // highest-numbered clones, so that counts differ by at most one, moving the fewest clones.
 // Attachments (instantclone_pool_datastore) add datastores from outside the pool's resource.
 
-// planRebalance splits the clones that stay where they are from those that move.
+// planRebalance splits the clones that stay where they are from those that move: a clone on a
+// datastore not attached, or on a host that does not run the pool's clones on that datastore
+// (where vCenter put it, not where it was asked for), always moves.
 func planRebalance(current []Clone, size int, env *placementEnv, policy string) (stay, move []Clone) {
 	for _, c := range current {
-		if slices.Contains(env.datastores, c.Datastore) {
+		if slices.Contains(env.datastores, c.Datastore) && slices.Contains(env.hosts[c.Datastore], c.Host) {
 			stay = append(stay, c)
 		} else {
 			move = append(move, c)

@@ -103,3 +103,32 @@ func TestEvacuateStrayClone(t *testing.T) {
 	}
 	f.checkPool(t, id, 4)
 }
+
+// TestCloneOnAnotherHost: a clone vCenter runs on a host the pool does not use for its
+// datastore (placed elsewhere than its parent, or moved there) is drift, and the next apply
+// recreates it where the pool's parents are.
+func TestCloneOnAnotherHost(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{Hosts: 3})
+	spec := poolSpec("p", f.image(t, "a"), 4, "datastore-1")
+	id := f.create(t, spec).ID
+	// The pool uses all three hosts; a host outside the cluster is none of them.
+	moved := f.clones(id)[0]
+	f.vc.Tamper(moved.ID, func(vm *engine.VM) { vm.Host = "host-99" })
+	p, err := f.engine.ReadPool(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasDrift(p, "on a host the pool does not use") {
+		t.Fatalf("drift %q does not name the clone on another host", p.Drift)
+	}
+	if _, err := f.engine.ApplyPool(ctx, id, spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.clones(id) {
+		if c.Host == "host-99" {
+			t.Fatalf("clone %s still runs on host-99", c.Name)
+		}
+	}
+	f.checkPool(t, id, 4)
+}
