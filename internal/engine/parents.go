@@ -120,7 +120,9 @@ func (e *Engine) assignParents(ctx context.Context, pub *publication, jobs []clo
 	g, gctx := errgroup.WithContext(ctx)
 	for key, idx := range byKey {
 		g.Go(func() error {
+			mu.Lock()
 			slot, ok := pub.parents[key]
+			mu.Unlock()
 			if !ok {
 				return fmt.Errorf("no parent VM of image %s on %s/%s", pub.img.ID, key.Datastore, key.Host)
 			}
@@ -172,7 +174,7 @@ func (e *Engine) replaceParent(ctx context.Context, pub *publication, old *paren
 		"image": pub.img.ID, "parent": old.id, "clones": old.made, "datastore": old.key.Datastore, "host": old.key.Host,
 	})
 	next := old.generation + 1
-	id, err := e.buildParent(ctx, pub, old.key, next)
+	id, err := e.buildParent(ctx, pub, pub.replicas[old.key.Datastore], old.key, next)
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +183,7 @@ func (e *Engine) replaceParent(ctx context.Context, pub *publication, old *paren
 
 // buildParent builds an image's parent of a generation on (ds, host): a linked clone of the
 // replica's snapshot, run in the pool's resource pool on that host.
-func (e *Engine) buildParent(ctx context.Context, pub *publication, key placementKey, generation int) (string, error) {
-	replicaID := pub.replicas[key.Datastore]
+func (e *Engine) buildParent(ctx context.Context, pub *publication, replicaID string, key placementKey, generation int) (string, error) {
 	snapshot, err := e.replicaSnapshot(ctx, replicaID)
 	if err != nil {
 		return "", err

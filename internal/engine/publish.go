@@ -111,7 +111,7 @@ func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, 
 			pg, pctx := errgroup.WithContext(gctx)
 			for _, host := range hostsByDatastore[ds] {
 				pg.Go(func() error {
-					slot, err := e.ensureParent(pctx, internal, pub, placementKey{ds, host})
+					slot, err := e.ensureParent(pctx, internal, pub, replicaID, placementKey{ds, host})
 					if err != nil {
 						return err
 					}
@@ -141,12 +141,12 @@ func (e *Engine) ensureReplica(ctx context.Context, internal *internalSet, img *
 
 // ensureParent returns the image's current running parent on key, building the first
 // generation when there is none.
-func (e *Engine) ensureParent(ctx context.Context, internal *internalSet, pub *publication, key placementKey) (*parentSlot, error) {
+func (e *Engine) ensureParent(ctx context.Context, internal *internalSet, pub *publication, replicaID string, key placementKey) (*parentSlot, error) {
 	if ps := internal.parents(pub.img.ID, key.Datastore, key.Host); len(ps) > 0 {
 		current := ps[len(ps)-1]
 		return slotOf(current, key), e.powerOnParent(ctx, pub.img, &current.VM)
 	}
-	id, err := e.buildParent(ctx, pub, key, 1)
+	id, err := e.buildParent(ctx, pub, replicaID, key, 1)
 	if err != nil {
 		return nil, err
 	}
