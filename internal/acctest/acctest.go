@@ -217,8 +217,9 @@ func ExtraConfig(ctx context.Context, e *Env, vmID, key string) (string, error) 
 	return "", nil
 }
 
-// DropSessionsOnChange ends every vCenter session but the test's own as soon as the number of
-// VMs changes, i.e. in the middle of the next operation, as when vCenter restarts or an
+// DropSessionsOnChange ends every vCenter session but the test's own as soon as the next call
+// that makes or removes a VM arrives, i.e. in the middle of the next operation, with the
+// operation's client still to wait for that call's task, as when vCenter restarts or an
 // administrator terminates sessions. The simulator counts what it ended and which of those a
 // client came back with (Server.SessionCounts). The trigger stops when the test ends.
 func (e *Env) DropSessionsOnChange(t *testing.T) *Trigger {
@@ -227,7 +228,7 @@ func (e *Env) DropSessionsOnChange(t *testing.T) *Trigger {
 	if err != nil || own == nil {
 		t.Fatalf("reading the test's own session: %v", err)
 	}
-	return e.onVMCountChange(t, "ending sessions", func(ctx context.Context) error {
+	return e.onProvisioningCall(t, "ending sessions", func(ctx context.Context) error {
 		_, err := e.Server.EndSessions(ctx, own.Key)
 		return err
 	})

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Trigger runs an action once, in its own goroutine, as soon as the number of VMs differs
-// from what it was when the trigger was set. The goroutine is stopped, and waited for, when
-// the test ends at the latest.
+// Trigger runs an action once, in its own goroutine, as soon as what it watches for happens
+// (the number of VMs changes, or a provisioning call arrives). The goroutine is stopped, and
+// waited for, when the test ends at the latest.
 type Trigger struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -20,29 +20,52 @@ type Trigger struct {
 func (e *Env) onVMCountChange(t *testing.T, what string, act func(context.Context) error) *Trigger {
 	t.Helper()
 	before := len(e.VMs(t))
+	return e.trigger(t, what, act, func(ctx context.Context) bool {
+		for {
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(10 * time.Millisecond):
+			}
+			if vms, err := e.Client.AllVMs(ctx); err == nil && len(vms) != before {
+				return true
+			}
+		}
+	})
+}
+
+// onProvisioningCall sets a trigger for act that fires when the simulator receives the next
+// call that makes or removes a VM: at once, in the middle of the operation that made it, and
+// while that client still has the call's task to wait for.
+func (e *Env) onProvisioningCall(t *testing.T, what string, act func(context.Context) error) *Trigger {
+	t.Helper()
+	call := e.Server.NextCall("CloneVM_Task", "InstantClone_Task", "Destroy_Task")
+	return e.trigger(t, what, act, func(ctx context.Context) bool {
+		select {
+		case <-call:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+}
+
+// trigger runs act once when due reports true; due returns false when ctx ends first.
+func (e *Env) trigger(t *testing.T, what string, act func(context.Context) error, due func(context.Context) bool) *Trigger {
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &Trigger{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(tr.done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			vms, err := e.Client.AllVMs(ctx)
-			if err != nil || len(vms) == before {
-				continue
-			}
-			if err := act(ctx); err != nil {
-				if ctx.Err() == nil {
-					t.Errorf("%s: %v", what, err)
-				}
-				return
-			}
-			tr.fired.Store(true)
+		if !due(ctx) {
 			return
 		}
+		if err := act(ctx); err != nil {
+			if ctx.Err() == nil {
+				t.Errorf("%s: %v", what, err)
+			}
+			return
+		}
+		tr.fired.Store(true)
 	}()
 	t.Cleanup(tr.Stop)
 	return tr

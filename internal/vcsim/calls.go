@@ -3,6 +3,7 @@ package vcsim
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
@@ -17,6 +18,13 @@ type callLog struct {
 	mu      sync.Mutex
 	calls   map[string]int
 	refused []string
+	waiters []callWaiter
+}
+
+// callWaiter is a channel to close at the next call of one of methods.
+type callWaiter struct {
+	methods []string
+	ch      chan struct{}
 }
 
 func newCallLog() *callLog { return &callLog{calls: map[string]int{}} }
@@ -27,6 +35,15 @@ func (l *callLog) observe(r *simulator.Registry) {
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		l.mu.Lock()
 		l.calls[m.Name]++
+		kept := l.waiters[:0]
+		for _, w := range l.waiters {
+			if slices.Contains(w.methods, m.Name) {
+				close(w.ch)
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		l.waiters = kept
 		l.mu.Unlock()
 		if next != nil {
 			return next(ctx, m)
@@ -51,6 +68,16 @@ func (s *Server) Calls() map[string]int {
 	s.log.mu.Lock()
 	defer s.log.mu.Unlock()
 	return maps.Clone(s.log.calls)
+}
+
+// NextCall returns a channel closed when the server next answers a call of one of methods
+// (for tests that act at a precise point of a client's work).
+func (s *Server) NextCall(methods ...string) <-chan struct{} {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	ch := make(chan struct{})
+	s.log.waiters = append(s.log.waiters, callWaiter{methods: methods, ch: ch})
+	return ch
 }
 
 // Refused lists the calls refused so far because vCenter refuses them, as "method: fault".
