@@ -21,11 +21,21 @@ import (
 // a short-lived wrapper around the registry's object.
 func enableInstantClone(r *simulator.Registry, opts InstantCloneOptions, disks *space) *deltaChains {
 	chains := newDeltaChains()
+	answerVMMethod(r, "InstantClone_Task", func(vm *simulator.VirtualMachine) mo.Reference {
+		return &instantCloneSource{VirtualMachine: vm, opts: opts, chains: chains, space: disks}
+	})
+	return chains
+}
+
+// answerVMMethod makes r answer method on VMs with the object wrap returns for the call's VM
+// (a wrapper that embeds the registry's VM and adds or replaces that one method); every other
+// call goes on to the Handler installed before.
+func answerVMMethod(r *simulator.Registry, method string, wrap func(*simulator.VirtualMachine) mo.Reference) {
 	next := r.Handler
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if m.Name == "InstantClone_Task" && m.This.Type == "VirtualMachine" {
+		if m.Name == method && m.This.Type == "VirtualMachine" {
 			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &instantCloneSource{VirtualMachine: vm, opts: opts, chains: chains, space: disks}
+				h := wrap(vm)
 				shadowInSession(ctx, vm, h)
 				return h, nil
 			}
@@ -35,7 +45,6 @@ func enableInstantClone(r *simulator.Registry, opts InstantCloneOptions, disks *
 		}
 		return nil, nil
 	}
-	return chains
 }
 
 // shadowInSession makes h the object ctx's session resolves for vm.

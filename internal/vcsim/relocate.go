@@ -14,20 +14,7 @@ import (
 // vMotion does on vCenter: the simulator's own relocate changes the VM's datastore property
 // but leaves config.files (and so where the VM says it lives) on the old datastore.
 func enableStorageMigration(r *simulator.Registry) {
-	next := r.Handler
-	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if m.Name == "RelocateVM_Task" && m.This.Type == "VirtualMachine" {
-			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &migratingVM{VirtualMachine: vm}
-				shadowInSession(ctx, vm, h)
-				return h, nil
-			}
-		}
-		if next != nil {
-			return next(ctx, m)
-		}
-		return nil, nil
-	}
+	answerVMMethod(r, "RelocateVM_Task", func(vm *simulator.VirtualMachine) mo.Reference { return &migratingVM{VirtualMachine: vm} })
 }
 
 // migratingVM answers one RelocateVM_Task call; the registry's VM stays its first field (see
@@ -78,20 +65,7 @@ func moveFiles(ctx *simulator.Context, vm *simulator.VirtualMachine, datastore s
 // clones into one folder race: two could take one name (vCenter refuses the second with
 // DuplicateName), and a name check can meet a VM still being made and crash the handler.
 func enableFolderSafeClones(r *simulator.Registry, disks *space) {
-	next := r.Handler
-	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if m.Name == "CloneVM_Task" && m.This.Type == "VirtualMachine" {
-			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &cloningVM{VirtualMachine: vm, space: disks}
-				shadowInSession(ctx, vm, h)
-				return h, nil
-			}
-		}
-		if next != nil {
-			return next(ctx, m)
-		}
-		return nil, nil
-	}
+	answerVMMethod(r, "CloneVM_Task", func(vm *simulator.VirtualMachine) mo.Reference { return &cloningVM{VirtualMachine: vm, space: disks} })
 }
 
 // cloningVM answers one CloneVM_Task call (see instantCloneSource for why the VM is embedded).
@@ -158,20 +132,7 @@ func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.
 // objects in the datacenter that is used by this virtual machine", so a CD-ROM backed by an
 // ISO on another datastore adds that one (the simulator's reconfigure leaves it as it was).
 func enableDatastoreUsage(r *simulator.Registry) {
-	next := r.Handler
-	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if m.Name == "ReconfigVM_Task" && m.This.Type == "VirtualMachine" {
-			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &reconfiguringVM{VirtualMachine: vm}
-				shadowInSession(ctx, vm, h)
-				return h, nil
-			}
-		}
-		if next != nil {
-			return next(ctx, m)
-		}
-		return nil, nil
-	}
+	answerVMMethod(r, "ReconfigVM_Task", func(vm *simulator.VirtualMachine) mo.Reference { return &reconfiguringVM{VirtualMachine: vm} })
 }
 
 // reconfiguringVM answers one ReconfigVM_Task call (see instantCloneSource).

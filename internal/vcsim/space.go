@@ -124,20 +124,7 @@ func credit(ctx *simulator.Context, ref types.ManagedObjectReference, n int64) {
 
 // enableSpaceReturn makes Destroy_Task of a VM give back the space it took.
 func (s *space) enableSpaceReturn(r *simulator.Registry) {
-	next := r.Handler
-	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if m.Name == "Destroy_Task" && m.This.Type == "VirtualMachine" {
-			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := &destroyingVM{VirtualMachine: vm, space: s}
-				shadowInSession(ctx, vm, h)
-				return h, nil
-			}
-		}
-		if next != nil {
-			return next(ctx, m)
-		}
-		return nil, nil
-	}
+	answerVMMethod(r, "Destroy_Task", func(vm *simulator.VirtualMachine) mo.Reference { return &destroyingVM{VirtualMachine: vm, space: s} })
 }
 
 // destroyingVM answers one Destroy_Task call (see instantCloneSource).
