@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,11 +49,7 @@ func run() error {
 	o := parseFlags()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	insecure, _ := strconv.ParseBool(os.Getenv("VSPHERE_ALLOW_UNVERIFIED_SSL"))
-	c, err := vsphere.Connect(ctx, vsphere.Config{
-		Server: os.Getenv("VSPHERE_SERVER"), User: os.Getenv("VSPHERE_USER"),
-		Password: os.Getenv("VSPHERE_PASSWORD"), Insecure: insecure,
-	})
+	c, err := vsphere.Connect(ctx, vsphere.ConfigFromEnv())
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
@@ -28,11 +27,7 @@ func main() {
 func run(destroy, move, to string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	insecure, _ := strconv.ParseBool(os.Getenv("VSPHERE_ALLOW_UNVERIFIED_SSL"))
-	c, err := vsphere.Connect(ctx, vsphere.Config{
-		Server: os.Getenv("VSPHERE_SERVER"), User: os.Getenv("VSPHERE_USER"),
-		Password: os.Getenv("VSPHERE_PASSWORD"), Insecure: insecure,
-	})
+	c, err := vsphere.Connect(ctx, vsphere.ConfigFromEnv())
 	if err != nil {
 		return err
 	}
