@@ -72,7 +72,7 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 
 // ApplyPool converges an existing pool to spec: resize, push-image, rebalance, repair drift.
 func (e *Engine) ApplyPool(ctx context.Context, id string, spec PoolSpec) (*Pool, error) {
-	unlock, err := e.locks.lock(ctx, poolKey(id))
+	ctx, unlock, err := e.lock(ctx, poolKey(id))
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func (e *Engine) CreatePool(ctx context.Context, spec PoolSpec) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the folder of pool %s in %s: %w", spec.Name, parent.Path, err)
 	}
-	unlock, err := e.locks.lock(ctx, poolKey(id))
+	ctx, unlock, err := e.lock(ctx, poolKey(id))
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 // DeletePool removes the clones, the pool's folder, and the internal VMs no other pool needs.
 func (e *Engine) DeletePool(ctx context.Context, id string) error {
-	unlock, err := e.locks.lock(ctx, poolKey(id))
+	ctx, unlock, err := e.lock(ctx, poolKey(id))
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func (e *Engine) DeleteImage(ctx context.Context, id string) error {
 			return fmt.Errorf("removing unfinished pool %s of image %s: %w", poolID, id, err)
 		}
 	}
-	unlock, err := e.locks.lock(ctx, imageKey(id))
+	ctx, unlock, err := e.lock(ctx, imageKey(id))
 	if err != nil {
 		return err
 	}

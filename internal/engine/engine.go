@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Engine runs workflows with at most Concurrency vCenter provisioning operations at once,
@@ -17,6 +18,8 @@ type Engine struct {
 	slots chan struct{}
 	log   Logger
 	locks keyedMutex
+	// leases are the locks shared with other runs against the same vCenter (lease.go).
+	leases *Leases
 
 	// The IDs of the four ClonePrep folders, found or made once and forgotten when one turns
 	// out to be gone (a folder deleted out of band).
@@ -36,7 +39,14 @@ func New(vc Port, concurrency int, log Logger) *Engine {
 	if log == nil {
 		log = Discard
 	}
-	return &Engine{vc: vc, slots: make(chan struct{}, concurrency), log: log}
+	return &Engine{vc: vc, slots: make(chan struct{}, concurrency), log: log, leases: NewLeases(vc, log, "", DefaultLockTTL)}
+}
+
+// SetLockTTL sets how long a lock of this engine's run outlives its last renewal, which is
+// how long the run blocks others if it dies holding one (DefaultLockTTL unless set). Call it
+// before any workflow.
+func (e *Engine) SetLockTTL(ttl time.Duration) {
+	e.leases = NewLeases(e.vc, e.log, e.leases.Holder(), ttl)
 }
 
 // Concurrency is the engine's limit of concurrent provisioning operations.

@@ -34,7 +34,7 @@ func (e *Engine) collectGarbage(ctx context.Context, imageIDs ...string) error {
 }
 
 func (e *Engine) collectImage(ctx context.Context, imageID string) error {
-	unlock, err := e.locks.lock(ctx, imageKey(imageID))
+	ctx, unlock, err := e.lock(ctx, imageKey(imageID))
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,13 @@ func (e *Engine) collectImage(ctx context.Context, imageID string) error {
 			internal.vms = append(internal.vms, vm)
 		}
 	}
-	retired := retiredParents(internal, imageID, clones, e.inFlight.busy)
+	now, err := e.leases.now(ctx)
+	if err != nil {
+		return err
+	}
+	retired := retiredParents(internal, imageID, clones, func(p VM) bool {
+		return e.inFlight.busy(p.ID) || e.otherReservation(p, now)
+	})
 	var unused []VM
 	for _, vm := range internal.ofImage(imageID, roleReplica, roleParent) {
 		switch {

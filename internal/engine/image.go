@@ -127,7 +127,7 @@ func (e *Engine) FindImageByName(ctx context.Context, name string) (*Image, erro
 
 // RenameImage changes an image's display name on all its internal VMs.
 func (e *Engine) RenameImage(ctx context.Context, img Image, name string) (*Image, error) {
-	unlock, err := e.locks.lock(ctx, imageKey(img.ID))
+	ctx, unlock, err := e.lock(ctx, imageKey(img.ID))
 	if err != nil {
 		return nil, err
 	}

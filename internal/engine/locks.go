@@ -33,5 +33,24 @@ func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
 	}
 }
 
+// lock takes key's lock in this process and then across runs (lease.go). The work runs under
+// the returned context, which ends if another run takes the lease over; the caller runs the
+// returned unlock.
+func (e *Engine) lock(ctx context.Context, key string) (context.Context, func(), error) {
+	unlock, err := e.locks.lock(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	lease, err := e.leases.Acquire(ctx, key)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return lease.Context(), func() {
+		lease.Release()
+		unlock()
+	}, nil
+}
+
 func imageKey(id string) string { return "image " + id }
 func poolKey(id string) string  { return "pool " + id }

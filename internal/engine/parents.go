@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -106,7 +107,7 @@ func (e *Engine) assignParents(ctx context.Context, pub *publication, jobs []clo
 	if len(jobs) == 0 {
 		return nil
 	}
-	unlock, err := e.locks.lock(ctx, imageKey(pub.img.ID))
+	ctx, unlock, err := e.lock(ctx, imageKey(pub.img.ID))
 	if err != nil {
 		return err
 	}
@@ -153,16 +154,36 @@ func (e *Engine) assignParents(ctx context.Context, pub *publication, jobs []clo
 	return g.Wait()
 }
 
-// reserve records on a parent the clones about to be asked of it.
+// reserve records on a parent the clones about to be asked of it, and which run asked when:
+// another run's garbage collection leaves a replaced parent alone while this run may still
+// be forking clones from it (otherReservation).
 func (e *Engine) reserve(ctx context.Context, slot *parentSlot, n int) error {
 	if n == 0 {
 		return nil
 	}
+	now, err := e.leases.now(ctx)
+	if err != nil {
+		return err
+	}
 	slot.made += n
-	if err := e.vc.SetMarks(ctx, VMObject(slot.id), Marks{MarkClones: strconv.Itoa(slot.made)}); err != nil {
+	marks := Marks{MarkClones: strconv.Itoa(slot.made), MarkReserved: stamp(now) + " " + e.leases.Holder()}
+	if err := e.vc.SetMarks(ctx, VMObject(slot.id), marks); err != nil {
 		return fmt.Errorf("counting the clones of parent VM %s: %w", slot.id, err)
 	}
 	return nil
+}
+
+// reservationGrace is how long after another run reserved clones of a parent the parent is
+// kept for them: a run makes the clones it reserved well within it (a thousand clones, twenty
+// at once, half a minute each, take 25 minutes).
+const reservationGrace = time.Hour
+
+// otherReservation tells whether another run reserved clones of parent p less than
+// reservationGrace before now; this run's own are counted in flight instead.
+func (e *Engine) otherReservation(p VM, now time.Time) bool {
+	at, holder, _ := strings.Cut(p.Marks[MarkReserved], " ")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	return err == nil && holder != e.leases.Holder() && now.Sub(t) < reservationGrace
 }
 
 // replaceParent records the last clones of a worn parent and builds its successor.
@@ -195,8 +216,8 @@ func (e *Engine) buildParent(ctx context.Context, pub *publication, replicaID st
 }
 
 // retiredParents lists the image's parents that a newer generation replaced, that no clone is
-// marked as forked from and that no clone is being made from.
-func retiredParents(internal *internalSet, imageID string, clones []VM, busy func(string) bool) []VM {
+// marked as forked from and that no clone is being made from (busy).
+func retiredParents(internal *internalSet, imageID string, clones []VM, busy func(VM) bool) []VM {
 	forked := map[string]bool{}
 	for _, c := range clones {
 		forked[c.Marks[MarkParent]] = true
@@ -209,7 +230,7 @@ func retiredParents(internal *internalSet, imageID string, clones []VM, busy fun
 	for k := range keys {
 		ps := internal.parents(imageID, k.Datastore, k.Host)
 		for _, p := range ps[:max(0, len(ps)-1)] {
-			if !forked[p.ID] && !busy(p.ID) {
+			if !forked[p.ID] && !busy(p.VM) {
 				out = append(out, p.VM)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Port is everything the engine asks of vCenter, in the engine's own terms: objects are
@@ -29,6 +30,13 @@ type Port interface {
 	RenameFolder(ctx context.Context, id, name string) error
 	// DeleteFolder removes an empty folder; one already gone is fine.
 	DeleteFolder(ctx context.Context, id string) error
+	// NewFolder creates parent's child folder called name and fails with an *ExistsError
+	// naming the folder already there: vCenter makes the creation atomic, so of two runs
+	// racing exactly one gets the folder (the locks across runs rely on it, lease.go).
+	NewFolder(ctx context.Context, parentID, name string) (string, error)
+	// Now is vCenter's clock. Lock expiries are written in it, so runs on machines whose
+	// clocks disagree still agree on when a lock expires.
+	Now(ctx context.Context) (time.Time, error)
 
 	// SourceVM finds the VM an image is published from, by inventory path, managed object ID or BIOS UUID, and reads
 	// its snapshots.
@@ -154,3 +162,28 @@ func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e
 
 // Unwrap lets errors.Is(err, ErrNotFound) match.
 func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// ErrExists means an object of that name is already there; errors that say so wrap it.
+var ErrExists = errors.New("already exists")
+
+// ExistsError is vCenter's DuplicateName: the name is taken in that folder, by ID.
+type ExistsError struct {
+	Name string
+	ID   string // the object holding the name, when vCenter says
+	Err  error
+}
+
+func (e *ExistsError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("the name %q already exists", e.Name)
+}
+
+// Unwrap lets errors.Is(err, ErrExists) match, and keeps vCenter's fault reachable.
+func (e *ExistsError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrExists}
+	}
+	return []error{ErrExists, e.Err}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -48,7 +49,7 @@ func (e *Engine) RepublishImage(ctx context.Context, img Image) (*Image, error) 
 }
 
 func (e *Engine) publish(ctx context.Context, img *Image) (*Image, error) {
-	unlock, err := e.locks.lock(ctx, imageKey(img.ID))
+	ctx, unlock, err := e.lock(ctx, imageKey(img.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ type placementKey struct{ Datastore, Host string }
 // every (datastore, host) pair, building what is missing in parallel, and returns them.
 // Pools sharing an image share these VMs: the image lock keeps two pools from building one twice.
 func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, hostsByDatastore map[string][]string) (*publication, error) {
-	unlock, err := e.locks.lock(ctx, imageKey(imageID))
+	ctx, unlock, err := e.lock(ctx, imageKey(imageID))
 	if err != nil {
 		return nil, err
 	}
@@ -193,25 +194,76 @@ func (e *Engine) powerOnParent(ctx context.Context, img *Image, p *VM) error {
 }
 
 // buildInternal clones an internal VM into the resync folder, marks it as the image's and
-// moves it into its role's folder. One that cannot be finished is removed again.
+// moves it into its role's folder. One that cannot be finished is removed again. A name
+// already taken means another run is building or has built the same VM (its lock lapsed, or
+// it died mid-build): the engine waits for that VM and uses it rather than fail.
 func (e *Engine) buildInternal(ctx context.Context, img *Image, folders map[string]string, role string, spec CloneSpec) (string, error) {
 	spec.Folder = folders[ResyncFolder]
-	var id string
-	err := e.slot(ctx, func() error {
-		var err error
-		id, err = e.vc.CloneVM(ctx, spec)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
 	final := map[string]string{roleTemplate: folders[TemplateFolder], roleReplica: folders[ReplicaFolder], roleParent: folders[ParentFolder]}[role]
-	if err := e.finishInternal(ctx, id, final, img, role); err != nil {
-		e.discard(ctx, id)
-		return "", err
+	for attempt := 1; ; attempt++ {
+		var id string
+		err := e.slot(ctx, func() error {
+			var err error
+			id, err = e.vc.CloneVM(ctx, spec)
+			return err
+		})
+		if err == nil {
+			if err = e.finishInternal(ctx, id, final, img, role); err != nil {
+				e.discard(ctx, id)
+			}
+		}
+		if err == nil {
+			e.log.Info(ctx, "published internal VM", map[string]any{"image": img.ID, "role": role, "name": spec.Name, "vm": id, "datastore": spec.Datastore, "host": spec.Host})
+			return id, nil
+		}
+		if !errors.Is(err, ErrExists) || attempt > 2 {
+			return "", err
+		}
+		theirs, werr := e.awaitInternal(ctx, folders[ResyncFolder], final, spec.Name)
+		if werr != nil || theirs != "" {
+			return theirs, werr
+		}
 	}
-	e.log.Info(ctx, "published internal VM", map[string]any{"image": img.ID, "role": role, "name": spec.Name, "vm": id, "datastore": spec.Datastore, "host": spec.Host})
-	return id, nil
+}
+
+// awaitInternal waits for the internal VM called name that another run is building: it
+// returns the VM once ready in folder final, or "" once the name is free to build it. One
+// left in the resync folder for a whole lock TTL was left by a run that died: it is removed.
+func (e *Engine) awaitInternal(ctx context.Context, resync, final, name string) (string, error) {
+	deadline := time.Now().Add(e.leases.TTL())
+	for told := false; ; told = true {
+		_, vms, err := e.vc.Contents(ctx, resync, final)
+		if err != nil {
+			return "", fmt.Errorf("looking for internal VM %s: %w", name, err)
+		}
+		var building *VM
+		for i, vm := range vms {
+			switch {
+			case vm.Name != name:
+			case vm.Folder == final && vm.Marks[MarkState] == stateReady:
+				e.log.Info(ctx, "using the internal VM another run built", map[string]any{"name": name, "vm": vm.ID})
+				return vm.ID, nil
+			case vm.Folder == resync:
+				building = &vms[i]
+			}
+		}
+		if building == nil {
+			return "", nil
+		}
+		if time.Now().After(deadline) {
+			e.log.Warn(ctx, "removing an internal VM a run left unfinished", map[string]any{"name": name, "vm": building.ID})
+			if err := e.vc.RemoveVM(ctx, building.ID, building.PoweredOn); err != nil {
+				return "", fmt.Errorf("removing unfinished internal VM %s: %w", name, err)
+			}
+			return "", nil
+		}
+		if !told {
+			e.log.Info(ctx, "waiting for another run to finish an internal VM", map[string]any{"name": name, "vm": building.ID})
+		}
+		if err := sleep(ctx, e.leases.poll()); err != nil {
+			return "", fmt.Errorf("waiting for another run to finish internal VM %s: %w", name, err)
+		}
+	}
 }
 
 // finishInternal marks a freshly built internal VM as the image's and moves it out of the

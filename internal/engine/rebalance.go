@@ -99,7 +99,7 @@ func sortClones(cs []Clone, desc bool) {
 // policy overrides the pool's rebalance policy for this change when not empty. An attach that
 // failed half-way stays recorded as unfinished, and attaching again carries on with it.
 func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, error) {
-	unlock, err := e.locks.lock(ctx, poolKey(poolID))
+	ctx, unlock, err := e.lock(ctx, poolKey(poolID))
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, 
 
 // Detach removes an attached datastore; its clones are evacuated to the remaining ones.
 func (e *Engine) Detach(ctx context.Context, poolID, ds, policy string) error {
-	unlock, err := e.locks.lock(ctx, poolKey(poolID))
+	ctx, unlock, err := e.lock(ctx, poolKey(poolID))
 	if err != nil {
 		return err
 	}

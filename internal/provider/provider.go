@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -43,6 +44,7 @@ type providerModel struct {
 	CAFile                  types.String `tfsdk:"ca_file"`
 	Datacenter              types.String `tfsdk:"datacenter"`
 	MaxConcurrentOperations types.Int64  `tfsdk:"max_concurrent_operations"`
+	LockTTL                 types.String `tfsdk:"lock_ttl"`
 }
 
 // providerData is what Configure hands to resources and data sources.
@@ -89,6 +91,13 @@ func (p *instantCloneProvider) Schema(_ context.Context, _ provider.SchemaReques
 				Optional:    true,
 				Description: "How many vCenter provisioning operations (clone, power, delete) run at once across all pools, like Horizon's setting of the same name. Default 20.",
 				Validators:  []validator.Int64{int64validator.Between(1, 1000)},
+			},
+			"lock_ttl": schema.StringAttribute{
+				Optional: true,
+				Description: "Runs against one vCenter (several states, CI jobs) take turns on an image's internal VMs and on a pool through locks kept in vCenter, " +
+					"in the folder `" + engine.LockFolder + "`. A run renews its locks while it works; `lock_ttl` is how long a lock outlives its run's last renewal, " +
+					"so how long a run that crashed or was killed blocks the others before they take its lock over. Default \"" + engine.DefaultLockTTL.String() + "\".",
+				Validators: []validator.String{durationBetween{min: 3 * time.Second, max: time.Hour}},
 			},
 		},
 	}
@@ -144,6 +153,10 @@ func (p *instantCloneProvider) Configure(ctx context.Context, req provider.Confi
 	if !cfg.MaxConcurrentOperations.IsNull() && !cfg.MaxConcurrentOperations.IsUnknown() {
 		concurrency = int(cfg.MaxConcurrentOperations.ValueInt64())
 	}
+	lockTTL := engine.DefaultLockTTL
+	if !cfg.LockTTL.IsNull() && !cfg.LockTTL.IsUnknown() {
+		lockTTL, _ = time.ParseDuration(cfg.LockTTL.ValueString()) // the validator checked it
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -158,10 +171,9 @@ func (p *instantCloneProvider) Configure(ctx context.Context, req provider.Confi
 		return
 	}
 	track(client)
-	data := &providerData{
-		client: client,
-		engine: engine.New(client, concurrency, tfLogger{}),
-	}
+	eng := engine.New(client, concurrency, tfLogger{})
+	eng.SetLockTTL(lockTTL)
+	data := &providerData{client: client, engine: eng}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

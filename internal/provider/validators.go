@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
@@ -30,5 +31,27 @@ func (entityName) ValidateString(_ context.Context, req validator.StringRequest,
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid vCenter name",
 			fmt.Sprintf("vCenter takes entity names of 1 to %d characters, and stores /, \\ and %% escaped as three characters each: %q is stored as %q (%d characters).",
 				vsphere.MaxNameLength, name, vsphere.EscapeName(name), len([]rune(vsphere.EscapeName(name)))))
+	}
+}
+
+// durationBetween checks a Go duration string ("90s", "2m") against bounds.
+type durationBetween struct{ min, max time.Duration }
+
+var _ validator.String = durationBetween{}
+
+func (v durationBetween) Description(context.Context) string {
+	return fmt.Sprintf("a duration such as \"90s\" or \"2m\", from %s to %s", v.min, v.max)
+}
+
+func (v durationBetween) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v durationBetween) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	d, err := time.ParseDuration(req.ConfigValue.ValueString())
+	if err != nil || d < v.min || d > v.max {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
+			fmt.Sprintf("Expected %s, got %q.", v.Description(context.Background()), req.ConfigValue.ValueString()))
 	}
 }

@@ -42,6 +42,15 @@ func checkRequest(ctx *simulator.Context, m *simulator.Method) types.BaseMethodF
 	case *types.InstantClone_Task:
 		// The child is made by the simulator's clone, which escapes its name.
 		return entityName(&req.Spec.Name, simulatorEscapes)
+	case *types.MoveIntoFolder_Task:
+		return nameFreeIn(ctx, req.This, req.List)
+	case *types.SetField:
+		// "A ManagedObjectNotFound exception is thrown when a request refers to a managed
+		// object that no longer exists or has never existed" (vim25/types); govmomi's
+		// simulator dereferences the missing entity and fails with a panic's SystemError.
+		if ctx.Map.Get(req.Entity) == nil {
+			return &types.ManagedObjectNotFound{Obj: req.Entity}
+		}
 	}
 	return nil
 }
@@ -163,4 +172,26 @@ func hostMounts(host *simulator.HostSystem, ds types.ManagedObjectReference) boo
 		}
 	}
 	return false
+}
+
+// nameFreeIn refuses to move an entity into a folder holding another of the same name: the
+// API reference of Folder.MoveIntoFolder_Task lists DuplicateName, "thrown if this folder
+// already contains an object with the specified name". govmomi's simulator moves it anyway,
+// leaving two VMs of one name in a folder.
+func nameFreeIn(ctx *simulator.Context, folderRef types.ManagedObjectReference, list []types.ManagedObjectReference) types.BaseMethodFault {
+	f, ok := ctx.Map.Get(folderRef).(*simulator.Folder)
+	if !ok {
+		return nil
+	}
+	for _, ref := range list {
+		e, ok := ctx.Map.Get(ref).(mo.Entity)
+		if !ok {
+			continue
+		}
+		name := e.Entity().Name
+		if other := ctx.Map.FindByName(name, f.ChildEntity); other != nil && other.Reference() != ref {
+			return &types.DuplicateName{Name: name, Object: other.Reference()}
+		}
+	}
+	return nil
 }

@@ -129,7 +129,13 @@ func wrap(err error, format string, args ...any) error {
 	if pe := permissionError(err); pe != nil {
 		err = pe
 	}
-	return &opError{what: fmt.Sprintf(format, args...), err: err}
+	op := &opError{what: fmt.Sprintf(format, args...), err: err}
+	var dn *types.DuplicateName
+	if _, ok := fault.As(err, &dn); ok {
+		// The engine tells a name taken (two runs making one VM or lock) from other faults.
+		return &engine.ExistsError{Name: dn.Name, ID: dn.Object.Value, Err: op}
+	}
+	return op
 }
 
 // permissionError turns vCenter's NoPermission fault into the engine's PermissionError, which

@@ -173,6 +173,9 @@ func (c *Client) SetMarks(ctx context.Context, obj engine.Object, marks engine.M
 	ref := objectRef(obj)
 	for _, name := range names {
 		err := c.retryTasks(ctx, func() error { return m.Set(ctx, ref, keys[name], marks[name]) })
+		if IsNotFound(err) {
+			return notFound(string(obj.Kind), obj.ID)
+		}
 		if err != nil {
 			return wrap(err, "setting %s on %s", name, ref.Value)
 		}

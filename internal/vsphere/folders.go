@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"path"
+	"time"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -89,6 +91,44 @@ func (c *Client) childFolder(ctx context.Context, parent, name string) (string, 
 		}
 	}
 	return "", nil
+}
+
+// NewFolder creates parent's child folder called name; one already there fails with the
+// engine's ExistsError naming it (vCenter's DuplicateName carries the folder holding the name).
+func (c *Client) NewFolder(ctx context.Context, parent, name string) (string, error) {
+	var created string
+	err := retry(ctx, func() error {
+		f, err := c.folder(parent).CreateFolder(ctx, name)
+		if err != nil {
+			return err
+		}
+		created = f.Reference().Value
+		return nil
+	})
+	if err != nil {
+		if IsNotFound(err) {
+			return "", notFound("folder", parent)
+		}
+		return "", wrap(err, "creating folder %s in %s", name, parent)
+	}
+	return created, nil
+}
+
+// Now is vCenter's clock (ServiceInstance.CurrentTime).
+func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	var now time.Time
+	err := retry(ctx, func() error {
+		t, err := methods.GetCurrentTime(ctx, c.vim)
+		if err != nil {
+			return err
+		}
+		now = *t
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, wrap(err, "reading vCenter's clock")
+	}
+	return now, nil
 }
 
 // RenameFolder renames a folder.

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 )
@@ -55,6 +56,7 @@ type VCenter struct {
 	snapshots map[string][]engine.Snapshot
 	// instant clones made from each source: vCenter refuses the 256th of an unfrozen one
 	forks map[string]int
+	skew  time.Duration // vCenter's clock minus this machine's
 }
 
 // MaxForks is how many instant clones an unfrozen source makes before vCenter refuses more
@@ -288,6 +290,41 @@ func (v *VCenter) CreateFolder(_ context.Context, parent, name string) (string, 
 	return id, nil
 }
 
+// NewFolder implements engine.Port: a name taken fails with an ExistsError naming the folder.
+func (v *VCenter) NewFolder(_ context.Context, parent, name string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("NewFolder", name); err != nil {
+		return "", err
+	}
+	if _, ok := v.folders[parent]; !ok {
+		return "", notFound("folder", parent)
+	}
+	if f := v.child(parent, name); f != nil {
+		return "", &engine.ExistsError{Name: name, ID: f.ID}
+	}
+	id := v.id("group-v")
+	v.folders[id] = &folder{engine.Folder{ID: id, Name: name, Parent: parent, Marks: engine.Marks{}}}
+	return id, nil
+}
+
+// Now implements engine.Port: this machine's clock, moved by Skew.
+func (v *VCenter) Now(context.Context) (time.Time, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Now", nil); err != nil {
+		return time.Time{}, err
+	}
+	return time.Now().Add(v.skew), nil
+}
+
+// Skew sets how far vCenter's clock is ahead of this machine's.
+func (v *VCenter) Skew(d time.Duration) {
+	v.mu.Lock()
+	v.skew = d
+	v.mu.Unlock()
+}
+
 // RenameFolder implements engine.Port.
 func (v *VCenter) RenameFolder(_ context.Context, id, name string) error {
 	v.mu.Lock()
@@ -380,7 +417,7 @@ func (v *VCenter) place(name, folderID, datastore, host string, poweredOn bool) 
 	}
 	for _, vm := range v.vms {
 		if vm.Folder == folderID && vm.Name == name {
-			return "", fmt.Errorf("DuplicateName: the name %q already exists in folder %s", name, folderID)
+			return "", &engine.ExistsError{Name: name, ID: vm.ID}
 		}
 	}
 	id := v.id("vm")
@@ -492,7 +529,14 @@ func (v *VCenter) MoveIntoFolder(_ context.Context, folderID string, ids ...stri
 		if !ok {
 			return notFound("virtual machine", id)
 		}
-		vm.Folder = folderID
+		for _, other := range v.vms {
+			if other.Folder == folderID && other.Name == vm.Name && other.ID != id {
+				return &engine.ExistsError{Name: vm.Name, ID: other.ID}
+			}
+		}
+	}
+	for _, id := range ids {
+		v.vms[id].Folder = folderID
 	}
 	return nil
 }
