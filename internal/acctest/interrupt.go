@@ -61,6 +61,33 @@ func interruptApply() error {
 	return nil
 }
 
+// killProcessesOf sends SIGKILL to every process running the binary at path.
+func killProcessesOf(path string) error {
+	exes, err := filepath.Glob("/proc/[0-9]*/exe")
+	if err != nil {
+		return err
+	}
+	killed := 0
+	for _, exe := range exes {
+		target, err := os.Readlink(exe)
+		if err != nil || target != path {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(exe)))
+		if err != nil {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return fmt.Errorf("killing %s (pid %d): %w", path, pid, err)
+		}
+		killed++
+	}
+	if killed == 0 {
+		return fmt.Errorf("no process runs %s", path)
+	}
+	return nil
+}
+
 // readStat reads a process's own and parent pid from /proc/<pid>/stat; the command name in
 // parentheses may itself hold spaces, so fields are counted after its closing parenthesis.
 func readStat(path string) (pid, ppid int, ok bool) {

@@ -72,15 +72,12 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 
 // ApplyPool converges an existing pool to spec: resize, push-image, rebalance, repair drift.
 func (e *Engine) ApplyPool(ctx context.Context, id string, spec PoolSpec) (*Pool, error) {
-	ctx, unlock, err := e.lock(ctx, poolKey(id))
+	held, err := e.lockPool(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	rec, attachments, err := e.record(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+	defer held.unlock()
+	ctx, rec, attachments := held.ctx, held.rec, held.att
 	env, err := e.resolve(ctx, spec, attachments.ids())
 	if err != nil {
 		return nil, err

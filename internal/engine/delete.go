@@ -9,18 +9,15 @@ import (
 
 // DeletePool removes the clones, the pool's folder, and the internal VMs no other pool needs.
 func (e *Engine) DeletePool(ctx context.Context, id string) error {
-	ctx, unlock, err := e.lock(ctx, poolKey(id))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	rec, _, err := e.record(ctx, id)
+	held, err := e.lockPool(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	defer held.unlock()
+	ctx, rec := held.ctx, held.rec
 	_, vms, err := e.vc.Contents(ctx, id)
 	if err != nil {
 		return fmt.Errorf("reading the clones of pool %s: %w", rec.Name, err)

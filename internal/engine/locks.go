@@ -52,5 +52,31 @@ func (e *Engine) lock(ctx context.Context, key string) (context.Context, func(),
 	}, nil
 }
 
+// heldPool is a pool under its lock, with the record read under it.
+type heldPool struct {
+	ctx    context.Context // ends if the lock is lost
+	unlock func()
+	rec    *poolRecord
+	att    attachments
+}
+
+// lockPool takes pool id's lock and reads its record under it. A pool that does not exist
+// fails with ErrNotFound before any lock is taken, so that a wrong ID writes nothing.
+func (e *Engine) lockPool(ctx context.Context, id string) (*heldPool, error) {
+	if _, _, err := e.record(ctx, id); err != nil {
+		return nil, err
+	}
+	ctx, unlock, err := e.lock(ctx, poolKey(id))
+	if err != nil {
+		return nil, err
+	}
+	rec, att, err := e.record(ctx, id) // again: another run may have changed it meanwhile
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return &heldPool{ctx: ctx, unlock: unlock, rec: rec, att: att}, nil
+}
+
 func imageKey(id string) string { return "image " + id }
 func poolKey(id string) string  { return "pool " + id }

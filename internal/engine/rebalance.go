@@ -99,18 +99,15 @@ func sortClones(cs []Clone, desc bool) {
 // policy overrides the pool's rebalance policy for this change when not empty. An attach that
 // failed half-way stays recorded as unfinished, and attaching again carries on with it.
 func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, error) {
-	ctx, unlock, err := e.lock(ctx, poolKey(poolID))
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	rec, att, err := e.record(ctx, poolID)
+	held, err := e.lockPool(ctx, poolID)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, inputError("pool_id", "Pool not found", "No instant-clone pool has ID %s.", poolID)
 		}
 		return nil, err
 	}
+	defer held.unlock()
+	ctx, rec, att := held.ctx, held.rec, held.att
 	if (att.has(ds) && !att.pending[ds]) || slices.Contains(rec.Datastores, ds) {
 		return nil, inputError("datastore_id", "Datastore already attached", "Datastore %s is already attached to pool %s (%s); each datastore is attached once, either in the pool's datastore_ids or by one instantclone_pool_datastore.", ds, rec.Name, poolID)
 	}
@@ -127,22 +124,18 @@ func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, 
 
 // Detach removes an attached datastore; its clones are evacuated to the remaining ones.
 func (e *Engine) Detach(ctx context.Context, poolID, ds, policy string) error {
-	ctx, unlock, err := e.lock(ctx, poolKey(poolID))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	rec, att, err := e.record(ctx, poolID)
+	held, err := e.lockPool(ctx, poolID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	defer held.unlock()
 	// Converge even when the datastore is already gone from the record: a detach cut short
 	// leaves clones on it to evacuate.
-	att.remove(ds)
-	return e.changeAttachments(ctx, poolID, rec, att, policy)
+	held.att.remove(ds)
+	return e.changeAttachments(held.ctx, poolID, held.rec, held.att, policy)
 }
 
 func (e *Engine) changeAttachments(ctx context.Context, poolID string, rec *poolRecord, att attachments, policy string) error {

@@ -130,8 +130,10 @@ func inventoryShape(t *testing.T, env *acctest.Env) string {
 	for _, vm := range env.VMs(t) {
 		names = append(names, "vm:"+vm.Name)
 	}
+	// The ClonePrep folders and the folder of locks are made by the valid image the cases
+	// share; a lock left inside would still show.
 	for _, f := range env.Folders(t) {
-		if !strings.HasPrefix(f, "ClonePrep") {
+		if !strings.HasPrefix(f, "ClonePrep") && f != engine.LockFolder {
 			names = append(names, "folder:"+f)
 		}
 	}

@@ -41,7 +41,7 @@ func TestAccPrivileges_readOnlyPlan(t *testing.T) {
 			},
 			{
 				Config:      readOnly,
-				ExpectError: regexp.MustCompile(`(?s)Missing vCenter privilege while updating pool ro.*lacks\s+Global\.SetCustomField\s+on\s+Folder\s+group-v?\d+`),
+				ExpectError: regexp.MustCompile(`(?s)Missing vCenter privilege while updating pool ro.*lacks\s+Folder\.Create\s+on\s+Folder\s+group-v?\d+`),
 			},
 			{
 				PreConfig: func() {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -96,7 +97,7 @@ func (p *instantCloneProvider) Schema(_ context.Context, _ provider.SchemaReques
 				Optional: true,
 				Description: "Runs against one vCenter (several states, CI jobs) take turns on an image's internal VMs and on a pool through locks kept in vCenter, " +
 					"in the folder `" + engine.LockFolder + "`. A run renews its locks while it works; `lock_ttl` is how long a lock outlives its run's last renewal, " +
-					"so how long a run that crashed or was killed blocks the others before they take its lock over. Default \"" + engine.DefaultLockTTL.String() + "\".",
+					"so how long a run that crashed or was killed blocks the others before they take its lock over. Default \"" + strings.TrimSuffix(engine.DefaultLockTTL.String(), "0s") + "\".",
 				Validators: []validator.String{durationBetween{min: 3 * time.Second, max: time.Hour}},
 			},
 		},

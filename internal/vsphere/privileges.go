@@ -11,11 +11,11 @@ type Privilege struct {
 // delete. Reads (plan, refresh, import, data sources) need none of them: System.Anonymous,
 // System.View and System.Read, which vCenter puts in every role, are enough.
 var Privileges = []Privilege{
-	{"Folder.Create", "the four ClonePrep folders and each pool's folder (Folder.CreateFolder)"},
-	{"Folder.Delete", "a pool's folder when the pool is deleted (Destroy_Task, on the folder and its parent)"},
+	{"Folder.Create", "the four ClonePrep folders, each pool's folder, and the lock folders runs take turns with (Folder.CreateFolder)"},
+	{"Folder.Delete", "a pool's folder when the pool is deleted, and a lock folder when its lock is released or taken over (Destroy_Task, on the folder and its parent)"},
 	{"Folder.Rename", "a pool's folder when the pool's name changes (Rename_Task)"},
 	{"Global.ManageCustomFields", "the provider's custom attribute definitions (instantclone.*), created on the first apply (AddCustomFieldDef)"},
-	{"Global.SetCustomField", "the marks on internal VMs, clones and pool folders that say what the provider owns (SetField)"},
+	{"Global.SetCustomField", "the marks on internal VMs, clones and pool folders that say what the provider owns, and a lock's holder and expiry (SetField)"},
 	{"VirtualMachine.Provisioning.Clone", "the template, replicas and parents (CloneVM_Task) and the instant clones (InstantClone_Task)"},
 	{"VirtualMachine.Inventory.CreateFromExisting", "new VMs in the ClonePrep and pool folders (CloneVM_Task, InstantClone_Task)"},
 	{"VirtualMachine.Inventory.Move", "internal VMs into their ClonePrep folder, and clones vCenter put elsewhere into their pool's folder (MoveIntoFolder_Task)"},

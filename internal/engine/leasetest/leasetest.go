@@ -52,9 +52,9 @@ func lockFolders(t *testing.T, vc engine.Port) []engine.Folder {
 	return out
 }
 
-func acquire(t *testing.T, ctx context.Context, l *engine.Leases, key string) *engine.Lease {
+func acquire(t *testing.T, l *engine.Leases, key string) *engine.Lease {
 	t.Helper()
-	lease, err := l.Acquire(ctx, key)
+	lease, err := l.Acquire(context.Background(), key)
 	if err != nil {
 		t.Fatalf("%s taking %s: %v", l.Holder(), key, err)
 	}
@@ -65,12 +65,11 @@ func acquire(t *testing.T, ctx context.Context, l *engine.Leases, key string) *e
 func contention(t *testing.T, ports Ports) {
 	a, b := ports(t)
 	la, lb := engine.NewLeases(a, nil, "run A", ttl), engine.NewLeases(b, nil, "run B", ttl)
-	ctx := context.Background()
-	first := acquire(t, ctx, la, "image x")
+	first := acquire(t, la, "image x")
 	if fs := lockFolders(t, b); len(fs) != 1 || fs[0].Marks[engine.MarkLockHolder] != "run A" || fs[0].Marks[engine.MarkLockExpires] == "" {
 		t.Fatalf("lock folders while A holds: %+v", fs)
 	}
-	other := acquire(t, ctx, lb, "pool y") // another key is free
+	other := acquire(t, lb, "pool y") // another key is free
 	other.Release()
 	const held = 700 * time.Millisecond
 	released := make(chan time.Time, 1)
@@ -80,7 +79,7 @@ func contention(t *testing.T, ports Ports) {
 		first.Release()
 	}()
 	start := time.Now()
-	second := acquire(t, ctx, lb, "image x")
+	second := acquire(t, lb, "image x")
 	got := time.Now()
 	if at := <-released; got.Before(at) {
 		t.Fatalf("B took the lock %s before A released it", at.Sub(got))
@@ -105,7 +104,7 @@ func expiry(t *testing.T, ports Ports) {
 	dead := plantLock(t, a, "image x", "dead run", time.Second)
 	lb := engine.NewLeases(b, nil, "run B", ttl)
 	start := time.Now()
-	lease := acquire(t, ctx, lb, "image x")
+	lease := acquire(t, lb, "image x")
 	defer lease.Release()
 	if waited := time.Since(start); waited < 700*time.Millisecond {
 		t.Fatalf("B took over after %s, before the dead run's lock expired (1s)", waited)
@@ -131,7 +130,7 @@ func unmarked(t *testing.T, ports Ports) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	lease := acquire(t, ctx, engine.NewLeases(b, nil, "run B", ttl), "image x")
+	lease := acquire(t, engine.NewLeases(b, nil, "run B", ttl), "image x")
 	defer lease.Release()
 	if waited := time.Since(start); waited < ttl {
 		t.Fatalf("B took over an unmarked lock after %s, before a TTL (%s)", waited, ttl)
@@ -143,7 +142,7 @@ func unmarked(t *testing.T, ports Ports) {
 func renewal(t *testing.T, ports Ports) {
 	a, b := ports(t)
 	ctx := context.Background()
-	holder := acquire(t, ctx, engine.NewLeases(a, nil, "run A", ttl), "image x")
+	holder := acquire(t, engine.NewLeases(a, nil, "run A", ttl), "image x")
 	defer holder.Release()
 	wctx, cancel := context.WithTimeout(ctx, 3*ttl)
 	defer cancel()
@@ -165,7 +164,7 @@ func renewal(t *testing.T, ports Ports) {
 func lost(t *testing.T, ports Ports) {
 	a, b := ports(t)
 	ctx := context.Background()
-	holder := acquire(t, ctx, engine.NewLeases(a, nil, "run A", ttl), "image x")
+	holder := acquire(t, engine.NewLeases(a, nil, "run A", ttl), "image x")
 	defer holder.Release()
 	if err := b.DeleteFolder(ctx, holder.ID()); err != nil {
 		t.Fatal(err)
@@ -184,7 +183,7 @@ func lost(t *testing.T, ports Ports) {
 func cancellation(t *testing.T, ports Ports) {
 	a, b := ports(t)
 	ctx := context.Background()
-	holder := acquire(t, ctx, engine.NewLeases(a, nil, "run A", ttl), "image x")
+	holder := acquire(t, engine.NewLeases(a, nil, "run A", ttl), "image x")
 	defer holder.Release()
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
