@@ -146,21 +146,38 @@ func (r *CLIRun) StateClones(t *testing.T, address string) map[string]string {
 	return clones
 }
 
-// KillProviderAt kills the provider process (SIGKILL: no cleanup, no deferred release) when
-// the simulator receives the nth call of one of methods from now on, while the call is served.
-func (r *CLIRun) KillProviderAt(t *testing.T, n int, methods ...string) *Trigger {
+// Killed names the process a test kills.
+type Killed string
+
+// The processes a test can kill.
+const (
+	KillProvider Killed = "provider"
+	KillCLI      Killed = "CLI"
+)
+
+// KillAt kills the provider's or the CLI's process (SIGKILL: no cleanup, no deferred
+// release) when the simulator receives the nth call of one of methods from now on, while the
+// call is served. A provider the killed CLI leaves behind is killed when the test ends.
+func (r *CLIRun) KillAt(t *testing.T, who Killed, n int, methods ...string) *Trigger {
 	t.Helper()
-	calls := make([]<-chan struct{}, 0, n)
-	return r.env.trigger(t, "killing the provider", func(context.Context) error { return killProcessesOf(r.provider) }, func(ctx context.Context) bool {
-		for len(calls) < n {
-			call := r.env.Server.NextCall(methods...)
-			select {
-			case <-call:
-				calls = append(calls, call)
-			case <-ctx.Done():
-				return false
-			}
+	path := r.provider
+	if who == KillCLI {
+		cli, err := filepath.EvalSymlinks(os.Getenv("TF_ACC_TERRAFORM_PATH"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		return true
+		if path, err = filepath.Abs(cli); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = killProcessesOf(r.provider) })
+	}
+	call := r.env.Server.NthCall(n, methods...)
+	return r.env.trigger(t, "killing the "+string(who), func(context.Context) error { return killProcessesOf(path) }, func(ctx context.Context) bool {
+		select {
+		case <-call:
+			return true
+		case <-ctx.Done():
+			return false
+		}
 	})
 }

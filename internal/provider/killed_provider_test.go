@@ -11,10 +11,11 @@ import (
 )
 
 // TestAccProviderKilled: the provider process is killed (SIGKILL: no deferred cleanup, its
-// locks left held) in the middle of creating a pool, of pushing a new image to it, and of
-// destroying it. Each time the next apply waits for the dead run's lock to expire, takes it
-// over, and converges: the inventory matches state, the plan is empty, nothing is leaked or
-// built twice, and no lock is left.
+// locks left held) in the middle of creating a pool, of pushing a new image to it, of
+// attaching a datastore and of destroying it; the CLI itself is killed in the middle of a
+// resize. Each time the next apply waits for the dead run's lock to expire, takes it over,
+// and converges: the inventory matches state, the plan is empty, nothing is leaked or built
+// twice, and no lock is left.
 func TestAccProviderKilled(t *testing.T) {
 	acctest.PreCheck(t)
 	acctest.PreCheckInterrupt(t)
@@ -22,28 +23,39 @@ func TestAccProviderKilled(t *testing.T) {
 	env.ProviderSettings = `lock_ttl = "4s"`
 	run := acctest.NewCLIRun(t, env)
 	images := imageHCL("a", "win11-a") + imageHCL("b", "win11-b")
-	pool := func(image string) string {
-		return images + poolHCL(env, poolArgs{label: "p", name: "killed", image: image, datastores: []string{env.Datastore(0), env.Datastore(1)}, size: 6})
+	two := []string{env.Datastore(0), env.Datastore(1)}
+	pool := func(image string, size int, more string) string {
+		return images + poolHCL(env, poolArgs{label: "test", name: "killed", image: image, datastores: two, size: size}) + more
 	}
+	attached := attachHCL("extra", env.Datastore(2), "immediate")
 	run.Configure(t, images)
 	run.Apply(t)
 
 	for _, step := range []struct {
-		name, image string
-		nth         int // the InstantClone_Task call the provider dies at
+		name   string
+		config string
+		who    acctest.Killed
+		method string
+		nth    int // the call of method the process dies at
+		// what the converged pool holds
+		image      string
+		size       int
+		datastores int
 	}{
-		{"mid-create", "a", 3},
-		{"mid-push", "b", 2},
+		{"mid-create", pool("a", 6, ""), acctest.KillProvider, "InstantClone_Task", 3, "a", 6, 2},
+		{"mid-push", pool("b", 6, ""), acctest.KillProvider, "InstantClone_Task", 2, "b", 6, 2},
+		{"mid-resize, CLI killed", pool("b", 9, ""), acctest.KillCLI, "InstantClone_Task", 2, "b", 9, 2},
+		{"mid-attach", pool("b", 9, attached), acctest.KillProvider, "InstantClone_Task", 1, "b", 9, 3},
 	} {
-		t.Logf("%s: killing the provider at InstantClone_Task call %d", step.name, step.nth)
-		run.Configure(t, pool(step.image))
-		kill := run.KillProviderAt(t, step.nth, "InstantClone_Task")
+		t.Logf("%s: killing the %s at %s call %d", step.name, step.who, step.method, step.nth)
+		run.Configure(t, step.config)
+		kill := run.KillAt(t, step.who, step.nth, step.method)
 		code, out := run.Run(t, "apply", "-auto-approve")
 		kill.Stop()
 		if code == 0 || !kill.Fired() {
-			t.Fatalf("%s: apply exit %d, provider killed: %v; want the apply cut short by the kill:\n%s", step.name, code, kill.Fired(), out)
+			t.Fatalf("%s: apply exit %d, killed: %v; want the apply cut short by the kill:\n%s", step.name, code, kill.Fired(), out)
 		}
-		if !strings.Contains(strings.ToLower(out), "plugin") {
+		if step.who == acctest.KillProvider && !strings.Contains(strings.ToLower(out), "plugin") {
 			t.Fatalf("%s: the apply failed, but not because its provider died:\n%s", step.name, out)
 		}
 		dead := env.LockFolders(t)
@@ -55,7 +67,7 @@ func TestAccProviderKilled(t *testing.T) {
 		}
 
 		run.Apply(t)
-		if err := checkConverged(t, env, run, "killed", 6, step.image); err != nil {
+		if err := checkConverged(t, env, run, "killed", step.size, step.datastores); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
 		for _, l := range env.LockFolders(t) {
@@ -65,7 +77,7 @@ func TestAccProviderKilled(t *testing.T) {
 	}
 
 	t.Log("mid-delete: killing the provider at Destroy_Task call 3")
-	kill := run.KillProviderAt(t, 3, "Destroy_Task")
+	kill := run.KillAt(t, acctest.KillProvider, 3, "Destroy_Task")
 	code, out := run.Run(t, "destroy", "-auto-approve")
 	kill.Stop()
 	if code == 0 || !kill.Fired() {
@@ -79,17 +91,17 @@ func TestAccProviderKilled(t *testing.T) {
 	}
 }
 
-// checkConverged checks a pool of size clones, all of image (a resource label), against both
-// state and vCenter: the same clones, every internal VM once, only those the pool needs (a
-// replica per datastore, a parent per datastore and host), nothing in transit.
-func checkConverged(t *testing.T, env *acctest.Env, run *acctest.CLIRun, pool string, size int, image string) error {
+// checkConverged checks a pool of size clones of one image on datastores datastores against
+// both state and vCenter: the same clones, every internal VM once, only those the pool needs
+// (a replica per datastore, a parent per datastore and host), nothing in transit.
+func checkConverged(t *testing.T, env *acctest.Env, run *acctest.CLIRun, pool string, size, datastores int) error {
 	if err := env.CheckPoolClones(t, pool, size); err != nil {
 		return err
 	}
 	if err := env.CheckNoDuplicateInternalVMs(t); err != nil {
 		return err
 	}
-	state := run.StateClones(t, "instantclone_pool.p")
+	state := run.StateClones(t, "instantclone_pool.test")
 	imageID := ""
 	for _, vm := range env.VMsInFolder(t, pool) {
 		if state[vm.ID] != vm.Name {
@@ -109,12 +121,12 @@ func checkConverged(t *testing.T, env *acctest.Env, run *acctest.CLIRun, pool st
 		return fmt.Errorf("left in transit: %v", acctest.Names(left))
 	}
 	replicas, parents := env.VMsInFolder(t, engine.ReplicaFolder), env.VMsInFolder(t, engine.ParentFolder)
-	if len(replicas) != 2 || len(parents) != 2*len(env.Hosts()) {
-		return fmt.Errorf("replicas %v and parents %v, want the pool's 2 and %d only", acctest.Names(replicas), acctest.Names(parents), 2*len(env.Hosts()))
+	if len(replicas) != datastores || len(parents) != datastores*len(env.Hosts()) {
+		return fmt.Errorf("replicas %v and parents %v, want the pool's %d and %d only", acctest.Names(replicas), acctest.Names(parents), datastores, datastores*len(env.Hosts()))
 	}
 	for _, vm := range append(replicas, parents...) {
 		if vm.Marks[engine.MarkImage] != imageID {
-			return fmt.Errorf("internal VM %s belongs to image %s, the pool runs %s (image %s)", vm.Name, vm.Marks[engine.MarkImage], imageID, image)
+			return fmt.Errorf("internal VM %s belongs to image %s, the pool runs %s", vm.Name, vm.Marks[engine.MarkImage], imageID)
 		}
 	}
 	return nil

@@ -21,10 +21,11 @@ type callLog struct {
 	waiters []callWaiter
 }
 
-// callWaiter is a channel to close at the next call of one of methods.
+// callWaiter is a channel to close once remaining more calls of one of methods arrived.
 type callWaiter struct {
-	methods []string
-	ch      chan struct{}
+	methods   []string
+	remaining int
+	ch        chan struct{}
 }
 
 func newCallLog() *callLog { return &callLog{calls: map[string]int{}} }
@@ -38,6 +39,9 @@ func (l *callLog) observe(r *simulator.Registry) {
 		kept := l.waiters[:0]
 		for _, w := range l.waiters {
 			if slices.Contains(w.methods, m.Name) {
+				w.remaining--
+			}
+			if w.remaining == 0 {
 				close(w.ch)
 			} else {
 				kept = append(kept, w)
@@ -72,11 +76,15 @@ func (s *Server) Calls() map[string]int {
 
 // NextCall returns a channel closed when the server next answers a call of one of methods
 // (for tests that act at a precise point of a client's work).
-func (s *Server) NextCall(methods ...string) <-chan struct{} {
+func (s *Server) NextCall(methods ...string) <-chan struct{} { return s.NthCall(1, methods...) }
+
+// NthCall returns a channel closed when the server answers the nth call of one of methods
+// from now on, counted as the calls arrive (n < 1 counts as 1).
+func (s *Server) NthCall(n int, methods ...string) <-chan struct{} {
 	s.log.mu.Lock()
 	defer s.log.mu.Unlock()
 	ch := make(chan struct{})
-	s.log.waiters = append(s.log.waiters, callWaiter{methods: methods, ch: ch})
+	s.log.waiters = append(s.log.waiters, callWaiter{methods: methods, remaining: max(n, 1), ch: ch})
 	return ch
 }
 
