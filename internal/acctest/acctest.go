@@ -204,17 +204,23 @@ func Distribution(vms []engine.VM) map[string]int {
 
 // ExtraConfig reads one extraConfig value of a VM.
 func ExtraConfig(ctx context.Context, e *Env, vmID, key string) (string, error) {
+	all, err := e.extraConfig(ctx, vmID)
+	return all[key], err
+}
+
+// extraConfig reads every extraConfig value of a VM.
+func (e *Env) extraConfig(ctx context.Context, vmID string) (map[string]string, error) {
 	var vm mo.VirtualMachine
 	pc := property.DefaultCollector(e.Client.Vim())
 	if err := pc.RetrieveOne(ctx, vsphere.VMRef(vmID), []string{"config.extraConfig"}, &vm); err != nil {
-		return "", fmt.Errorf("reading extraConfig of %s: %w", vmID, err)
+		return nil, fmt.Errorf("reading extraConfig of %s: %w", vmID, err)
 	}
+	out := map[string]string{}
 	for _, o := range vm.Config.ExtraConfig {
-		if ov := o.GetOptionValue(); ov.Key == key {
-			return fmt.Sprint(ov.Value), nil
-		}
+		ov := o.GetOptionValue()
+		out[ov.Key] = fmt.Sprint(ov.Value)
 	}
-	return "", nil
+	return out, nil
 }
 
 // DropSessionsOnChange ends every vCenter session but the test's own as soon as the next call
@@ -232,4 +238,24 @@ func (e *Env) DropSessionsOnChange(t *testing.T) *Trigger {
 		_, err := e.Server.EndSessions(ctx, own.Key)
 		return err
 	})
+}
+
+// GuestInfo reads the guestinfo.* extraConfig of every VM directly in folder name, by VM name.
+func (e *Env) GuestInfo(t *testing.T, name string) map[string]map[string]string {
+	t.Helper()
+	out := map[string]map[string]string{}
+	for _, vm := range e.VMsInFolder(t, name) {
+		all, err := e.extraConfig(context.Background(), vm.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := map[string]string{}
+		for k, v := range all {
+			if strings.HasPrefix(k, "guestinfo.") {
+				keys[k] = v
+			}
+		}
+		out[vm.Name] = keys
+	}
+	return out
 }

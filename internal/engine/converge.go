@@ -290,7 +290,6 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 	}
 	window := newServiceWindow(batch)
 	res := &jobResults{total: len(jobs), failures: &VMFailures{Action: "create or recreate", What: "clone", Failures: map[string]error{}}}
-	extra := guestInfo(spec.GuestInfo)
 	var wg sync.WaitGroup
 	for _, job := range jobs {
 		wg.Go(func() {
@@ -304,7 +303,7 @@ func (e *Engine) runJobs(ctx context.Context, poolID string, spec PoolSpec, targ
 			if res.stop.Load() || ctx.Err() != nil {
 				return
 			}
-			id, err := e.cloneOne(ctx, poolID, spec, target, job, extra)
+			id, err := e.cloneOne(ctx, poolID, spec, target, job)
 			if err != nil {
 				e.log.Error(ctx, "clone failed", map[string]any{"pool": poolID, "clone": job.Name, "error": err.Error()})
 				if spec.StopOnFirstError {
@@ -360,18 +359,9 @@ func (r *jobResults) outcome(ctx context.Context) ([]string, error) {
 	return r.created, nil
 }
 
-// guestInfo is the extraConfig a pool's guestinfo map sets on each clone.
-func guestInfo(values map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range values {
-		out["guestinfo."+k] = v
-	}
-	return out
-}
-
 // cloneOne (re)creates one clone and returns its ID once vCenter made it (even when marking
 // it failed, so that it can be found again).
-func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, job cloneJob, extra map[string]string) (string, error) {
+func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, job cloneJob) (string, error) {
 	if job.OldID != "" {
 		if err := e.slot(ctx, func() error { return e.vc.RemoveVM(ctx, job.OldID, true) }); err != nil {
 			return "", err
@@ -382,7 +372,7 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 		var err error
 		id, err = e.vc.InstantClone(ctx, InstantCloneSpec{
 			Parent: job.Parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
-			Pool: spec.ResourcePool, ExtraConfig: extra,
+			Pool: spec.ResourcePool, ExtraConfig: cloneIdentity(spec, target.image, job),
 		})
 		return err
 	})

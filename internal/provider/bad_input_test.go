@@ -99,6 +99,8 @@ func TestAccBadInput(t *testing.T) {
 		{"pool: unknown rebalance", pool(func(p *poolArgs) { p.rebalance = "sometimes" }), `rebalance.*value must be one of`},
 		{"pool: unknown folder", pool(func(p *poolArgs) { p.extra = `folder = "/DC0/vm/no-such-folder"` }), `Folder not found.*no-such-folder`},
 		{"pool: batch size 0", pool(func(p *poolArgs) { p.extra = "push_image {\n batch_size = 0\n}" }), `batch_size.*at least 1`},
+		{"pool: reserved guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "instantclone.name" = "x" }` }), `Reserved guestinfo key.*instantclone\.name`},
+		{"pool: empty guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "" = "x" }` }), `Invalid guestinfo key.*must not be empty`},
 
 		{"attachment: unknown pool", attach("group-v99999", env.Datastore(1), ""), `Pool not found.*group-v99999`},
 		{"attachment: empty pool", attach("", env.Datastore(1), ""), `pool_id.*length`},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -130,7 +131,10 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"guestinfo": schema.MapAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
-				Description: "Set as `guestinfo.<key>` extraConfig on each clone when it is created. Changing it applies to clones created or recreated afterwards; change `push_image_token` to apply it to all.",
+				Description: "Set as `guestinfo.<key>` extraConfig on each clone when it is created, in the InstantClone call itself. In a value, `{name}` becomes the clone's name and `{n}` its number. " +
+					"Besides these, every clone carries `" + engine.GuestInfoName + "`, `" + engine.GuestInfoPool + "` and `" + engine.GuestInfoImage + "` (its name, its pool's name and its image), for a guest script to take its identity from; keys under `" + engine.ReservedGuestInfoPrefix + "` are therefore reserved. " +
+					"Changing it applies to clones created or recreated afterwards; change `push_image_token` to apply it to all.",
+				Validators: []validator.Map{mapvalidator.KeysAre(guestInfoKey{})},
 			},
 			"current_image_id": schema.StringAttribute{
 				Computed:    true,

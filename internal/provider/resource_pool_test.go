@@ -28,6 +28,7 @@ type poolArgs struct {
 	pattern     string
 	rebalance   string
 	role        string // guestinfo.role of the clones; default "desktop"
+	guestinfo   string // the whole guestinfo map in HCL, instead of { role = ... }
 	extra       string // more HCL inside the resource block
 }
 
@@ -49,6 +50,9 @@ func poolHCL(env *acctest.Env, p poolArgs) string {
 	if p.role == "" {
 		p.role = "desktop"
 	}
+	if p.guestinfo == "" {
+		p.guestinfo = fmt.Sprintf("{ role = %q }", p.role)
+	}
 	rebalance := ""
 	if p.rebalance != "" {
 		rebalance = fmt.Sprintf("rebalance = %q", p.rebalance)
@@ -61,11 +65,11 @@ resource "instantclone_pool" %q {
   datastore_ids    = %s
   size             = %d
   naming_pattern   = %q
-  guestinfo        = { role = %q }
+  guestinfo        = %s
   %s
   %s
 }
-`, p.label, p.name, p.image, env.ResourcePool(), hclList(p.datastores), p.size, p.pattern, p.role, rebalance, p.extra)
+`, p.label, p.name, p.image, env.ResourcePool(), hclList(p.datastores), p.size, p.pattern, p.guestinfo, rebalance, p.extra)
 }
 
 func imageHCL(label, name string) string {

@@ -3,10 +3,12 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
+	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
@@ -53,5 +55,32 @@ func (v durationBetween) ValidateString(_ context.Context, req validator.StringR
 	if err != nil || d < v.min || d > v.max {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
 			fmt.Sprintf("Expected %s, got %q.", v.Description(context.Background()), req.ConfigValue.ValueString()))
+	}
+}
+
+// guestInfoKey checks a key of a pool's guestinfo: not empty, and not one of the keys the
+// provider sets on every clone itself.
+type guestInfoKey struct{}
+
+var _ validator.String = guestInfoKey{}
+
+func (guestInfoKey) Description(context.Context) string {
+	return fmt.Sprintf("a guestinfo key, not empty and not under %q (the provider's own)", engine.ReservedGuestInfoPrefix)
+}
+
+func (v guestInfoKey) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (guestInfoKey) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	key := req.ConfigValue.ValueString()
+	switch {
+	case strings.TrimSpace(key) == "":
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid guestinfo key", "A guestinfo key must not be empty.")
+	case strings.HasPrefix(key, engine.ReservedGuestInfoPrefix):
+		resp.Diagnostics.AddAttributeError(req.Path, "Reserved guestinfo key",
+			fmt.Sprintf("Keys under %q are the provider's own: every clone carries %s, %s and %s. Choose another key than %q.",
+				engine.ReservedGuestInfoPrefix, engine.GuestInfoName, engine.GuestInfoPool, engine.GuestInfoImage, key))
 	}
 }
