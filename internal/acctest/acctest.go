@@ -259,3 +259,18 @@ func (e *Env) GuestInfo(t *testing.T, name string) map[string]map[string]string 
 	}
 	return out
 }
+
+// Hardware reads a VM's CPUs, cores per socket and memory.
+func (e *Env) Hardware(t *testing.T, vmID string) engine.Hardware {
+	t.Helper()
+	var vm mo.VirtualMachine
+	if err := property.DefaultCollector(e.Client.Vim()).RetrieveOne(context.Background(), vsphere.VMRef(vmID), []string{"config.hardware"}, &vm); err != nil {
+		t.Fatalf("reading the hardware of %s: %v", vmID, err)
+	}
+	h := vm.Config.Hardware
+	out := engine.Hardware{NumCPUs: int(h.NumCPU), MemoryMB: int(h.MemoryMB)}
+	if h.NumCoresPerSocket != nil {
+		out.CoresPerSocket = int(*h.NumCoresPerSocket)
+	}
+	return out
+}

@@ -16,7 +16,19 @@ type ImageSpec struct {
 	Name     string
 	SourceVM string // inventory path, managed object ID or BIOS UUID
 	Snapshot string // name; empty means the current snapshot
+	Hardware *Hardware
 }
+
+// Hardware is an image's compute profile (Horizon's): what its internal VMs, and so every
+// clone forked from them, run with. A zero field keeps the source VM's value.
+type Hardware struct {
+	NumCPUs        int `json:"num_cpus,omitempty"`
+	CoresPerSocket int `json:"cores_per_socket,omitempty"`
+	MemoryMB       int `json:"memory_mb,omitempty"`
+}
+
+// IsZero reports whether h changes nothing.
+func (h *Hardware) IsZero() bool { return h == nil || *h == Hardware{} }
 
 // Image is a published image as vCenter shows it.
 type Image struct {
@@ -27,9 +39,10 @@ type Image struct {
 	SnapshotID   string `json:"snapshot_id"`
 	SnapshotName string `json:"snapshot"`
 	// SnapshotRequested is the snapshot name the user asked for; empty means "the current one".
-	SnapshotRequested string `json:"snapshot_requested,omitempty"`
-	TemplateVMID      string `json:"-"`
-	Published         bool   `json:"-"`
+	SnapshotRequested string    `json:"snapshot_requested,omitempty"`
+	Hardware          *Hardware `json:"hardware,omitempty"`
+	TemplateVMID      string    `json:"-"`
+	Published         bool      `json:"-"`
 }
 
 func newImageID() (string, error) {
@@ -50,6 +63,9 @@ func (e *Engine) ResolveImage(ctx context.Context, spec ImageSpec) (*Image, erro
 		return nil, fmt.Errorf("looking up source VM %q: %w", spec.SourceVM, err)
 	}
 	img := &Image{Name: spec.Name, SourceVMID: src.ID, SourceVM: spec.SourceVM, SnapshotRequested: spec.Snapshot}
+	if !spec.Hardware.IsZero() {
+		img.Hardware = spec.Hardware
+	}
 	if len(src.Snapshots) == 0 {
 		return nil, inputError("source_vm", "Source VM has no snapshots", "Virtual machine %q (%s) has no snapshot: an image is a snapshot of a parent VM. Take a snapshot of it first.", spec.SourceVM, src.ID)
 	}

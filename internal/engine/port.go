@@ -51,6 +51,8 @@ type Port interface {
 	Snapshot(ctx context.Context, vmID, name string) (string, error)
 	// InstantClone forks a running parent and returns the child's ID.
 	InstantClone(ctx context.Context, s InstantCloneSpec) (string, error)
+	// SetHardware gives a powered-off VM a compute profile (CPUs, cores per socket, memory).
+	SetHardware(ctx context.Context, vmID string, h Hardware) error
 	// PowerOn powers a VM on; one already on is fine.
 	PowerOn(ctx context.Context, vmID string) error
 	// RemoveVM deletes a VM, powering it off first when poweredOn (or when it turns out to

@@ -37,7 +37,7 @@ func (e *Engine) PublishImage(ctx context.Context, spec ImageSpec) (*Image, erro
 
 // RepublishImage makes sure an image's template exists again (after it was removed out of band).
 func (e *Engine) RepublishImage(ctx context.Context, img Image) (*Image, error) {
-	resolved, err := e.ResolveImage(ctx, ImageSpec{Name: img.Name, SourceVM: img.SourceVM, Snapshot: img.SnapshotRequested})
+	resolved, err := e.ResolveImage(ctx, ImageSpec{Name: img.Name, SourceVM: img.SourceVM, Snapshot: img.SnapshotRequested, Hardware: img.Hardware})
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +207,13 @@ func (e *Engine) buildInternal(ctx context.Context, img *Image, folders map[stri
 			id, err = e.vc.CloneVM(ctx, spec)
 			return err
 		})
+		if err == nil && role == roleTemplate && !img.Hardware.IsZero() {
+			// The template takes the compute profile; replicas, parents and clones copy it.
+			if err = e.vc.SetHardware(ctx, id, *img.Hardware); err != nil {
+				err = fmt.Errorf("giving template VM %s of image %s its compute profile: %w", id, img.ID, err)
+				e.discard(ctx, id)
+			}
+		}
 		if err == nil {
 			if err = e.finishInternal(ctx, id, final, img, role); err != nil {
 				e.discard(ctx, id)

@@ -141,3 +141,32 @@ func TestParentsLinkedToReplica(t *testing.T) {
 		t.Fatalf("%d parents on %d hosts, want one on each of the 2 hosts", len(parents), len(hosts))
 	}
 }
+
+// TestPublishComputeProfile: an image's compute profile is given to its template (which its
+// replicas, parents and clones copy), is read back with the image, and costs no call when
+// the image sets none.
+func TestPublishComputeProfile(t *testing.T) {
+	f := newOnFake(t, fake.Options{})
+	ctx := context.Background()
+	want := engine.Hardware{NumCPUs: 4, CoresPerSocket: 2, MemoryMB: 8192}
+	img, err := f.engine.PublishImage(ctx, engine.ImageSpec{Name: "win11", SourceVM: fake.GoldenPath, Hardware: &want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.vc.Hardware(img.TemplateVMID); got != want {
+		t.Fatalf("template hardware %+v, want %+v", got, want)
+	}
+	read, err := f.engine.ReadImage(ctx, img.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read.Hardware == nil || *read.Hardware != want {
+		t.Fatalf("image read back with %+v, want %+v", read.Hardware, want)
+	}
+	if _, err := f.engine.PublishImage(ctx, engine.ImageSpec{Name: "plain", SourceVM: fake.GoldenPath}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.vc.Calls("SetHardware"); n != 1 {
+		t.Fatalf("SetHardware called %d times for one image with a profile and one without", n)
+	}
+}

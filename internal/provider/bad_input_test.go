@@ -47,6 +47,9 @@ func TestAccBadInput(t *testing.T) {
 		}
 		return env.ProviderBlock() + fmt.Sprintf("resource \"instantclone_image\" \"bad\" {\n name = %q\n source_vm = %q\n %s\n}\n", name, source, snap)
 	}
+	imageWith := func(hcl string) string {
+		return env.ProviderBlock() + fmt.Sprintf("resource \"instantclone_image\" \"bad\" {\n name = \"i\"\n source_vm = %q\n %s\n}\n", vcsim.GoldenVMPath, hcl)
+	}
 	base := poolArgs{label: "bad", name: "bad", datastores: []string{env.Datastore(0)}, size: 2}
 	pool := func(f func(*poolArgs)) string {
 		p := base
@@ -78,6 +81,12 @@ func TestAccBadInput(t *testing.T) {
 		{"image: BIOS UUID of no VM", image("i", "4217aaaa-bbbb-cccc-dddd-eeeeeeeeeeee", ""), `Source VM not found.*source_vm.*4217aaaa-bbbb-cccc-dddd-eeeeeeeeeeee.*BIOS UUID`},
 		{"image: source without snapshots", image("i", noSnap, ""), `Source VM has no snapshots`},
 		{"image: unknown snapshot", image("i", vcsim.GoldenVMPath, "no-such-snapshot"), `Snapshot not found.*base, patched`},
+		{"image: no CPUs", imageWith("num_cpus = 0"), `num_cpus.*between 1 and 768`},
+		{"image: more CPUs than vSphere allows", imageWith("num_cpus = 769"), `num_cpus.*between 1 and 768`},
+		{"image: CPUs not a multiple of the cores", imageWith("num_cpus = 4\n cores_per_socket = 3"), `CPUs not a multiple of the cores per socket.*num_cpus \(4\).*cores_per_socket \(3\)`},
+		{"image: cores without CPUs", imageWith("cores_per_socket = 2"), `num_cpus.*must be specified`},
+		{"image: memory not a multiple of 4", imageWith("memory_mb = 4098"), `Memory not a multiple of 4 MB.*4098`},
+		{"image: too little memory", imageWith("memory_mb = 2"), `memory_mb.*between 4 and`},
 
 		{"pool: empty name", pool(func(p *poolArgs) { p.name = ""; p.pattern = "d-{n}" }), `Invalid vCenter name`},
 		{"pool: name too long", pool(func(p *poolArgs) { p.name = long; p.pattern = "d-{n}" }), `Invalid vCenter name`},

@@ -33,13 +33,16 @@ type imageResource struct{ data *providerData }
 func newImageResource() resource.Resource { return &imageResource{} }
 
 type imageModel struct {
-	ID           types.String `tfsdk:"id"`
-	Name         types.String `tfsdk:"name"`
-	SourceVM     types.String `tfsdk:"source_vm"`
-	Snapshot     types.String `tfsdk:"snapshot"`
-	SnapshotID   types.String `tfsdk:"snapshot_id"`
-	State        types.String `tfsdk:"state"`
-	TemplateVMID types.String `tfsdk:"template_vm_id"`
+	ID             types.String `tfsdk:"id"`
+	Name           types.String `tfsdk:"name"`
+	SourceVM       types.String `tfsdk:"source_vm"`
+	Snapshot       types.String `tfsdk:"snapshot"`
+	SnapshotID     types.String `tfsdk:"snapshot_id"`
+	State          types.String `tfsdk:"state"`
+	TemplateVMID   types.String `tfsdk:"template_vm_id"`
+	NumCPUs        types.Int64  `tfsdk:"num_cpus"`
+	CoresPerSocket types.Int64  `tfsdk:"cores_per_socket"`
+	MemoryMB       types.Int64  `tfsdk:"memory_mb"`
 }
 
 // imageModelFrom maps the engine's image to the model; snapshot stays as the user wrote it
@@ -58,13 +61,14 @@ func imageModelFrom(img *engine.Image, snapshot types.String) imageModel {
 		m.State = types.StringValue(imageStatePublished)
 		m.TemplateVMID = types.StringValue(img.TemplateVMID)
 	}
+	m.setHardware(img.Hardware)
 	return m
 }
 
 func (m imageModel) toEngine() engine.Image {
 	return engine.Image{
 		ID: m.ID.ValueString(), Name: m.Name.ValueString(), SourceVM: m.SourceVM.ValueString(),
-		SnapshotID: m.SnapshotID.ValueString(), SnapshotRequested: m.Snapshot.ValueString(),
+		SnapshotID: m.SnapshotID.ValueString(), SnapshotRequested: m.Snapshot.ValueString(), Hardware: m.hardware(),
 	}
 }
 
@@ -113,6 +117,9 @@ func (r *imageResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 		},
 	}
+	for name, a := range hardwareAttributes() {
+		resp.Schema.Attributes[name] = a
+	}
 }
 
 func (r *imageResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -146,7 +153,7 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 		return
 	}
 	img, err := r.data.engine.PublishImage(ctx, engine.ImageSpec{
-		Name: plan.Name.ValueString(), SourceVM: plan.SourceVM.ValueString(), Snapshot: plan.Snapshot.ValueString(),
+		Name: plan.Name.ValueString(), SourceVM: plan.SourceVM.ValueString(), Snapshot: plan.Snapshot.ValueString(), Hardware: plan.hardware(),
 	})
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "publishing image "+plan.Name.ValueString(), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/vmware/govmomi/object"
@@ -223,6 +224,8 @@ func requiredPrivileges(ctx *simulator.Context, m *simulator.Method, root types.
 		return needs, true
 	case *types.RelocateVM_Task:
 		return relocateNeeds(ctx, this, req), true
+	case *types.ReconfigVM_Task:
+		return reconfigureNeeds(this, req.Spec)
 	case *types.AddCustomFieldDef, *types.RemoveCustomFieldDef, *types.RenameCustomFieldDef:
 		// CustomFieldsManager: "Required privileges: Global.ManageCustomFields". Global
 		// privileges are held on the root folder ("Global privileges ... Root vCenter Server").
@@ -329,4 +332,23 @@ func parentOf(ctx *simulator.Context, ref types.ManagedObjectReference) *types.M
 		return nil
 	}
 	return e.Entity().Parent
+}
+
+// reconfigureNeeds: VirtualMachine.ReconfigVM_Task is "dynamic": each VirtualMachineConfigSpec
+// property names its "Reconfigure privilege" (numCPUs: VirtualMachine.Config.CpuCount, whose
+// ID is VirtualMachine.Config.CPUCount; memoryMB: VirtualMachine.Config.Memory). Only the
+// properties the provider or the tests set are modelled; any other is refused as unknown.
+func reconfigureNeeds(this types.ManagedObjectReference, spec types.VirtualMachineConfigSpec) ([]need, bool) {
+	var needs []need
+	if spec.NumCPUs != 0 || spec.NumCoresPerSocket != nil {
+		needs = append(needs, need{"VirtualMachine.Config.CPUCount", this})
+	}
+	if spec.MemoryMB != 0 {
+		needs = append(needs, need{"VirtualMachine.Config.Memory", this})
+	}
+	spec.NumCPUs, spec.NumCoresPerSocket, spec.MemoryMB = 0, nil, 0
+	if !reflect.ValueOf(spec).IsZero() {
+		return nil, false
+	}
+	return needs, true
 }

@@ -22,6 +22,8 @@ var Privileges = []Privilege{
 	{"VirtualMachine.Inventory.Delete", "clones and internal VMs no pool needs any more (Destroy_Task, on the VM and its folder)"},
 	{"VirtualMachine.Interact.PowerOn", "parents, which clones fork from, and the instant clones themselves (PowerOnVM_Task, InstantClone_Task)"},
 	{"VirtualMachine.Interact.PowerOff", "VMs before they are deleted (PowerOffVM_Task)"},
+	{"VirtualMachine.Config.CPUCount", "the CPUs of an image's template, when the image sets num_cpus or cores_per_socket (ReconfigVM_Task)"},
+	{"VirtualMachine.Config.Memory", "the memory of an image's template, when the image sets memory_mb (ReconfigVM_Task)"},
 	{"VirtualMachine.State.CreateSnapshot", "the snapshot of each replica that parents are linked clones of (CreateSnapshot_Task)"},
 	{"Resource.AssignVMToPool", "replicas, parents and clones in the pool's resource pool (CloneVM_Task, InstantClone_Task)"},
 	{"Datastore.AllocateSpace", "the files of every VM the provider makes, on the pool's datastores (CloneVM_Task, InstantClone_Task)"},

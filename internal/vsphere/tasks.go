@@ -250,6 +250,21 @@ func (c *Client) Snapshot(ctx context.Context, vmID, name string) (string, error
 	return resultID(res)
 }
 
+// SetHardware reconfigures a powered-off VM's CPUs, cores per socket and memory; zero fields
+// are left as they are.
+func (c *Client) SetHardware(ctx context.Context, id string, h engine.Hardware) error {
+	spec := types.VirtualMachineConfigSpec{NumCPUs: int32(h.NumCPUs), MemoryMB: int64(h.MemoryMB)}
+	if h.CoresPerSocket > 0 {
+		cores := int32(h.CoresPerSocket)
+		spec.NumCoresPerSocket = &cores
+	}
+	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(id).Reconfigure(ctx, spec) })
+	if err != nil {
+		return wrap(err, "reconfiguring the CPUs and memory of %s", id)
+	}
+	return nil
+}
+
 // PowerOn powers a VM on; one already on is fine.
 func (c *Client) PowerOn(ctx context.Context, id string) error {
 	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(id).PowerOn(ctx) })

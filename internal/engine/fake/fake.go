@@ -57,6 +57,8 @@ type VCenter struct {
 	// instant clones made from each source: vCenter refuses the 256th of an unfrozen one
 	forks map[string]int
 	skew  time.Duration // vCenter's clock minus this machine's
+	// compute profiles given by SetHardware, by VM
+	hardware map[string]engine.Hardware
 }
 
 // MaxForks is how many instant clones an unfrozen source makes before vCenter refuses more
@@ -84,6 +86,7 @@ func New(o Options) *VCenter {
 
 		snapshots: map[string][]engine.Snapshot{},
 		forks:     map[string]int{},
+		hardware:  map[string]engine.Hardware{},
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
@@ -486,6 +489,31 @@ func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (st
 		return v.place(s.Name, RootFolder, parent.Datastore, parent.Host, true)
 	}
 	return v.place(s.Name, s.Folder, s.Datastore, parent.Host, true)
+}
+
+// SetHardware implements engine.Port: the profile is kept for Hardware to report.
+func (v *VCenter) SetHardware(_ context.Context, id string, h engine.Hardware) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("SetHardware", id); err != nil {
+		return err
+	}
+	vm, ok := v.vms[id]
+	if !ok {
+		return notFound("virtual machine", id)
+	}
+	if vm.PoweredOn {
+		return fmt.Errorf("InvalidPowerState: %s must be powered off to change its CPUs and memory", id)
+	}
+	v.hardware[id] = h
+	return nil
+}
+
+// Hardware is the compute profile SetHardware gave a VM.
+func (v *VCenter) Hardware(id string) engine.Hardware {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.hardware[id]
 }
 
 // PowerOn implements engine.Port.
