@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
@@ -271,6 +272,44 @@ func (e *Env) Hardware(t *testing.T, vmID string) engine.Hardware {
 	out := engine.Hardware{NumCPUs: int(h.NumCPU), MemoryMB: int(h.MemoryMB)}
 	if h.NumCoresPerSocket != nil {
 		out.CoresPerSocket = int(*h.NumCoresPerSocket)
+	}
+	return out
+}
+
+// PortGroup is the ID of a distributed port group of the simulator (not an uplink group), for
+// clones to be put on instead of the golden VM's standard network.
+func (e *Env) PortGroup(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	m := view.NewManager(e.Client.Vim())
+	v, err := m.CreateContainerView(ctx, e.Client.Vim().ServiceContent.RootFolder, []string{"DistributedVirtualPortgroup"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = v.Destroy(ctx) }()
+	var pgs []mo.DistributedVirtualPortgroup
+	if err := v.Retrieve(ctx, []string{"DistributedVirtualPortgroup"}, []string{"name", "config.uplink"}, &pgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, pg := range pgs {
+		if pg.Config.Uplink == nil || !*pg.Config.Uplink {
+			return pg.Self.Value
+		}
+	}
+	t.Fatal("the simulator has no distributed port group")
+	return ""
+}
+
+// NICNetworks lists the network of each network card of a VM, in order.
+func (e *Env) NICNetworks(t *testing.T, vmID string) []string {
+	t.Helper()
+	nics, err := e.Client.NICs(context.Background(), vmID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(nics))
+	for i, n := range nics {
+		out[i] = n.Network
 	}
 	return out
 }

@@ -41,6 +41,9 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkNetworks(ctx, img, spec.Networks); err != nil {
+		return nil, err
+	}
 	datastores := union(spec.Datastores, attachments)
 	if len(datastores) == 0 && spec.Size > 0 {
 		return nil, inputError("datastore_ids", "No datastores", "A pool with clones needs at least one datastore; detaching the last one would leave its %d clone(s) nowhere to go.", spec.Size)
@@ -372,7 +375,7 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 		var err error
 		id, err = e.vc.InstantClone(ctx, InstantCloneSpec{
 			Parent: job.Parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
-			Pool: spec.ResourcePool, ExtraConfig: cloneIdentity(spec, target.image, job),
+			Pool: spec.ResourcePool, ExtraConfig: cloneIdentity(spec, target.image, job), Networks: spec.Networks,
 		})
 		return err
 	})

@@ -25,6 +25,8 @@ func TestCreateBadInput(t *testing.T) {
 		{"unknown datastore", func(s *engine.PoolSpec) { s.Datastores = []string{"datastore-99"} }, "datastore_ids"},
 		{"no datastore", func(s *engine.PoolSpec) { s.Datastores = nil }, "datastore_ids"},
 		{"unknown folder", func(s *engine.PoolSpec) { s.Folder = "nowhere" }, "folder"},
+		{"unknown network", func(s *engine.PoolSpec) { s.Networks = []string{"dvportgroup-99"} }, "network_ids"},
+		{"more networks than NICs", func(s *engine.PoolSpec) { s.Networks = []string{fake.PortGroup, fake.Network} }, "network_ids"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,5 +102,28 @@ func TestClonesPlacedElsewhere(t *testing.T) {
 	f.checkPool(t, id, 6)
 	if n := f.vc.Calls("MoveIntoFolder"); n < 1 {
 		t.Fatal("no clone was moved")
+	}
+}
+
+// TestCreateOnNetworks: network_ids reaches every clone's NICs in the InstantClone call, and
+// only the clones': the parents stay on the image's network.
+func TestCreateOnNetworks(t *testing.T) {
+	f := newOnFake(t, fake.Options{})
+	spec := poolSpec("d", f.image(t, "a"), 3, "datastore-1")
+	spec.Networks = []string{fake.PortGroup}
+	pool, err := f.engine.CreatePool(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range pool.Clones {
+		nics, err := f.vc.NICs(context.Background(), c.ID)
+		if err != nil || len(nics) != 1 || nics[0].Network != fake.PortGroup {
+			t.Fatalf("clone %s NICs %+v (%v), want one on %s", c.Name, nics, err, fake.PortGroup)
+		}
+	}
+	for _, p := range f.internal(engine.ParentFolder) {
+		if nics, _ := f.vc.NICs(context.Background(), p.ID); len(nics) != 1 || nics[0].Network != fake.Network {
+			t.Fatalf("parent %s NICs %+v, want the image's network", p.Name, nics)
+		}
 	}
 }

@@ -29,6 +29,7 @@ type PoolSpec struct {
 	BatchSize        int               `json:"batch_size"`
 	StopOnFirstError bool              `json:"stop_on_first_error"`
 	GuestInfo        map[string]string `json:"guestinfo,omitempty"`
+	Networks         []string          `json:"network_ids,omitempty"` // the network of each NIC, in order
 }
 
 // poolRecord is what a pool folder remembers of its pool (mark instantclone.spec): enough to

@@ -45,6 +45,11 @@ type Port interface {
 	// for each datastore, the hosts that mount it.
 	Environment(ctx context.Context, resourcePoolID string, datastoreIDs []string) (*Environment, error)
 
+	// NICs lists a VM's network cards in device order, each with the network it is on.
+	NICs(ctx context.Context, vmID string) ([]NIC, error)
+	// Network reads a network (a standard network or a distributed port group) by ID.
+	Network(ctx context.Context, id string) (*Network, error)
+
 	// CloneVM makes a full or linked clone and returns its ID.
 	CloneVM(ctx context.Context, s CloneSpec) (string, error)
 	// Snapshot takes a snapshot of a VM's disks and returns its ID.
@@ -150,6 +155,20 @@ type InstantCloneSpec struct {
 	Datastore   string
 	Pool        string
 	ExtraConfig map[string]string
+	// Networks puts the child's NICs, in order, on these networks (the spec's device edits of
+	// its network cards); empty keeps the parent's.
+	Networks []string
+}
+
+// NIC is one network card of a VM.
+type NIC struct {
+	Label   string // "Network adapter 1"
+	Network string // the network's ID
+}
+
+// Network is a standard network or a distributed port group.
+type Network struct {
+	ID, Name string
 }
 
 // ErrNotFound means an object does not exist in vCenter; errors that say so wrap it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -50,6 +51,7 @@ type poolModel struct {
 	PushImageToken        types.String   `tfsdk:"push_image_token"`
 	PushImage             *pushImage     `tfsdk:"push_image"`
 	GuestInfo             types.Map      `tfsdk:"guestinfo"`
+	NetworkIDs            types.List     `tfsdk:"network_ids"`
 	Timeouts              timeouts.Value `tfsdk:"timeouts"`
 	CurrentImageID        types.String   `tfsdk:"current_image_id"`
 	PendingImageID        types.String   `tfsdk:"pending_image_id"`
@@ -135,6 +137,14 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"Besides these, every clone carries `" + engine.GuestInfoName + "`, `" + engine.GuestInfoPool + "` and `" + engine.GuestInfoImage + "` (its name, its pool's name and its image), for a guest script to take its identity from; keys under `" + engine.ReservedGuestInfoPrefix + "` are therefore reserved. " +
 					"Changing it applies to clones created or recreated afterwards; change `push_image_token` to apply it to all.",
 				Validators: []validator.Map{mapvalidator.KeysAre(guestInfoKey{})},
+			},
+			"network_ids": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				Description: "The network of each of the clones' network cards, in order: managed object IDs of standard networks or distributed port groups (`network-12`, `dvportgroup-34`; what `data.vsphere_network.x.id` gives). " +
+					"Set in the InstantClone call itself, as edits of the parent's cards; a card not listed stays on the image's network. At most as many as the image's VMs have cards. " +
+					"Changing it applies to clones created or recreated afterwards; change `push_image_token` to apply it to all.",
+				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
 			},
 			"current_image_id": schema.StringAttribute{
 				Computed:    true,
@@ -267,6 +277,9 @@ func (m poolModel) spec(ctx context.Context, defaultBatch int) (engine.PoolSpec,
 	if !m.GuestInfo.IsNull() {
 		diags.Append(m.GuestInfo.ElementsAs(ctx, &spec.GuestInfo, false)...)
 	}
+	if !m.NetworkIDs.IsNull() {
+		diags.Append(m.NetworkIDs.ElementsAs(ctx, &spec.Networks, false)...)
+	}
 	if m.PushImage != nil {
 		if !m.PushImage.BatchSize.IsNull() {
 			spec.BatchSize = int(m.PushImage.BatchSize.ValueInt64())
@@ -309,6 +322,11 @@ func poolModelFrom(ctx context.Context, p *engine.Pool, prior poolModel) (poolMo
 	m.GuestInfo = types.MapNull(types.StringType)
 	if len(p.Spec.GuestInfo) > 0 {
 		m.GuestInfo, d = types.MapValueFrom(ctx, types.StringType, p.Spec.GuestInfo)
+		diags.Append(d...)
+	}
+	m.NetworkIDs = types.ListNull(types.StringType)
+	if len(p.Spec.Networks) > 0 {
+		m.NetworkIDs, d = types.ListValueFrom(ctx, types.StringType, p.Spec.Networks)
 		diags.Append(d...)
 	}
 	if prior.ID.IsNull() && (p.Spec.StopOnFirstError || p.Spec.BatchSize > 0) {

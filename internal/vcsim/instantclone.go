@@ -121,14 +121,17 @@ func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.
 			ExistingState:  state,
 		}
 	}
-	if fault := unsupportedLocation(&spec.Location); fault != nil {
+	fault := unsupportedLocation(&spec.Location)
+	if fault == nil {
+		fault = nicBackingsExist(ctx, spec.Location.DeviceChange)
+	}
+	if fault != nil {
 		if src.opts.Refused != nil {
 			src.opts.Refused("InstantClone_Task", fault)
 		}
 		return nil, fault
 	}
 	var loc *location
-	var fault types.BaseMethodFault
 	if src.opts.IgnoreLocation {
 		loc, fault = withSource(ctx, vm)
 	} else {
@@ -433,4 +436,36 @@ func soapMethodFault(f *soap.Fault) types.BaseMethodFault {
 		return mf
 	}
 	return &types.SystemError{Reason: f.String}
+}
+
+// nicNetworks lists the networks the NIC edits of device changes connect cards to: a standard
+// network's reference, or a distributed port group's by its key.
+func nicNetworks(changes []types.BaseVirtualDeviceConfigSpec) []types.ManagedObjectReference {
+	var out []types.ManagedObjectReference
+	for _, change := range changes {
+		if _, ok := change.GetVirtualDeviceConfigSpec().Device.(types.BaseVirtualEthernetCard); !ok {
+			continue
+		}
+		switch b := change.GetVirtualDeviceConfigSpec().Device.GetVirtualDevice().Backing.(type) {
+		case *types.VirtualEthernetCardNetworkBackingInfo:
+			if b.Network != nil {
+				out = append(out, *b.Network)
+			}
+		case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
+			out = append(out, types.ManagedObjectReference{Type: "DistributedVirtualPortgroup", Value: b.Port.PortgroupKey})
+		}
+	}
+	return out
+}
+
+// nicBackingsExist refuses NIC edits onto a network that does not exist: "An
+// InvalidDeviceBacking exception is thrown if a device with an incompatible device backing is
+// added or edited" (vim25/types). govmomi's simulator takes any backing.
+func nicBackingsExist(ctx *simulator.Context, changes []types.BaseVirtualDeviceConfigSpec) types.BaseMethodFault {
+	for i, n := range nicNetworks(changes) {
+		if ctx.Map.Get(n) == nil {
+			return &types.InvalidDeviceBacking{InvalidDeviceSpec: types.InvalidDeviceSpec{DeviceIndex: int32(i)}}
+		}
+	}
+	return nil
 }

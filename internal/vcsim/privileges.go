@@ -289,6 +289,11 @@ func instantCloneNeeds(ctx *simulator.Context, this types.ManagedObjectReference
 	case src != nil && src.ResourcePool != nil:
 		needs = append(needs, need{"Resource.AssignVMToPool", *src.ResourcePool})
 	}
+	for _, n := range nicNetworks(loc.DeviceChange) {
+		// VirtualDeviceConfigSpec.device of a network card: connecting it to a network needs
+		// Network.Assign on that network (vSphere Security, "Network privileges").
+		needs = append(needs, need{"Network.Assign", n})
+	}
 	return append(needs, datastoreNeeds(src, loc.Datastore)...)
 }
 

@@ -51,6 +51,7 @@ type Client struct {
 	fields     *customFields
 	calls      atomic.Int64
 	log        engine.Logger
+	nets       networkCache
 }
 
 // ServerURL turns what users write for vsphere_server into the SDK URL.

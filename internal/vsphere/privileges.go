@@ -24,6 +24,7 @@ var Privileges = []Privilege{
 	{"VirtualMachine.Interact.PowerOff", "VMs before they are deleted (PowerOffVM_Task)"},
 	{"VirtualMachine.Config.CPUCount", "the CPUs of an image's template, when the image sets num_cpus or cores_per_socket (ReconfigVM_Task)"},
 	{"VirtualMachine.Config.Memory", "the memory of an image's template, when the image sets memory_mb (ReconfigVM_Task)"},
+	{"Network.Assign", "the networks of a pool's network_ids, which its clones' NICs are put on (InstantClone_Task)"},
 	{"VirtualMachine.State.CreateSnapshot", "the snapshot of each replica that parents are linked clones of (CreateSnapshot_Task)"},
 	{"Resource.AssignVMToPool", "replicas, parents and clones in the pool's resource pool (CloneVM_Task, InstantClone_Task)"},
 	{"Datastore.AllocateSpace", "the files of every VM the provider makes, on the pool's datastores (CloneVM_Task, InstantClone_Task)"},

@@ -232,6 +232,11 @@ func (c *Client) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (s
 	for _, k := range keys {
 		spec.Config = append(spec.Config, &types.OptionValue{Key: k, Value: s.ExtraConfig[k]})
 	}
+	edits, err := c.nicEdits(ctx, s.Parent, s.Networks)
+	if err != nil {
+		return "", wrap(err, "putting the NICs of %s on %v", s.Name, s.Networks)
+	}
+	spec.Location.DeviceChange = edits
 	res, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) { return c.vm(s.Parent).InstantClone(ctx, spec) })
 	if err != nil {
 		return "", wrap(err, "instant-cloning %s from %s on %s", s.Name, s.Parent, s.Datastore)

@@ -59,7 +59,17 @@ type VCenter struct {
 	skew  time.Duration // vCenter's clock minus this machine's
 	// compute profiles given by SetHardware, by VM
 	hardware map[string]engine.Hardware
+	// the network of each NIC, by VM; a VM not listed has one NIC on Network
+	nics map[string][]string
 }
+
+// The networks every fake has: a standard network, which VMs start on, and a port group.
+const (
+	Network   = "network-1"
+	PortGroup = "dvportgroup-1"
+)
+
+var networkNames = map[string]string{Network: "VM Network", PortGroup: "DVPG0"}
 
 // MaxForks is how many instant clones an unfrozen source makes before vCenter refuses more
 // (KB 67186: its delta chain reaches 255).
@@ -87,6 +97,7 @@ func New(o Options) *VCenter {
 		snapshots: map[string][]engine.Snapshot{},
 		forks:     map[string]int{},
 		hardware:  map[string]engine.Hardware{},
+		nics:      map[string][]string{},
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
@@ -484,11 +495,64 @@ func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (st
 	if v.forks[s.Parent] >= MaxForks {
 		return "", fmt.Errorf("TooManySnapshotLevels: instant clone source %s has %d delta disks", s.Parent, v.forks[s.Parent])
 	}
-	v.forks[s.Parent]++
-	if v.opts.InstantCloneIgnoresLocation {
-		return v.place(s.Name, RootFolder, parent.Datastore, parent.Host, true)
+	nics := append([]string{}, v.nicsOf(s.Parent)...)
+	if len(s.Networks) > len(nics) {
+		return "", fmt.Errorf("InvalidArgument: %d networks for the %d NICs of %s", len(s.Networks), len(nics), s.Parent)
 	}
-	return v.place(s.Name, s.Folder, s.Datastore, parent.Host, true)
+	for i, n := range s.Networks {
+		if _, ok := networkNames[n]; !ok {
+			return "", fmt.Errorf("InvalidDeviceBacking: no network %s", n)
+		}
+		nics[i] = n
+	}
+	v.forks[s.Parent]++
+	folder, ds := s.Folder, s.Datastore
+	if v.opts.InstantCloneIgnoresLocation {
+		folder, ds = RootFolder, parent.Datastore
+	}
+	id, err := v.place(s.Name, folder, ds, parent.Host, true)
+	if err == nil {
+		v.nics[id] = nics
+	}
+	return id, err
+}
+
+// NICs implements engine.Port.
+func (v *VCenter) NICs(_ context.Context, id string) ([]engine.NIC, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("NICs", id); err != nil {
+		return nil, err
+	}
+	if _, ok := v.vms[id]; !ok {
+		return nil, notFound("virtual machine", id)
+	}
+	var out []engine.NIC
+	for i, n := range v.nicsOf(id) {
+		out = append(out, engine.NIC{Label: fmt.Sprintf("Network adapter %d", i+1), Network: n})
+	}
+	return out, nil
+}
+
+func (v *VCenter) nicsOf(id string) []string {
+	if n, ok := v.nics[id]; ok {
+		return n
+	}
+	return []string{Network}
+}
+
+// Network implements engine.Port.
+func (v *VCenter) Network(_ context.Context, id string) (*engine.Network, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Network", id); err != nil {
+		return nil, err
+	}
+	name, ok := networkNames[id]
+	if !ok {
+		return nil, notFound("network", id)
+	}
+	return &engine.Network{ID: id, Name: name}, nil
 }
 
 // SetHardware implements engine.Port: the profile is kept for Hardware to report.
