@@ -109,7 +109,9 @@ func TestAccBadInput(t *testing.T) {
 		{"pool: unknown folder", pool(func(p *poolArgs) { p.extra = `folder = "/DC0/vm/no-such-folder"` }), `Folder not found.*no-such-folder`},
 		{"pool: batch size 0", pool(func(p *poolArgs) { p.extra = "push_image {\n batch_size = 0\n}" }), `batch_size.*at least 1`},
 		{"pool: unknown network", pool(func(p *poolArgs) { p.extra = `network_ids = ["dvportgroup-99999"]` }), `Network not found.*network_ids\[0\].*dvportgroup-99999`},
-		{"pool: more networks than NICs", pool(func(p *poolArgs) { p.extra = fmt.Sprintf("network_ids = [%q, %q]", env.Inv.Network.Ref.Value, env.Inv.Network.Ref.Value) }), `More networks than network cards.*2 networks.*1\s+network card`},
+		{"pool: more networks than NICs", pool(func(p *poolArgs) {
+			p.extra = fmt.Sprintf("network_ids = [%q, %q]", env.Inv.Network.Ref.Value, env.Inv.Network.Ref.Value)
+		}), `More networks than network cards.*2 networks.*1\s+network card`},
 		{"pool: empty network ID", pool(func(p *poolArgs) { p.extra = `network_ids = [""]` }), `network_ids.*at least 1`},
 		{"pool: reserved guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "instantclone.name" = "x" }` }), `Reserved guestinfo key.*instantclone\.name`},
 		{"pool: empty guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "" = "x" }` }), `Invalid guestinfo key.*must not be empty`},

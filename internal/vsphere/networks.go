@@ -166,5 +166,8 @@ func (c *Client) nicEdits(ctx context.Context, parent string, networks []string)
 func copyDevice(d types.BaseVirtualDevice) types.BaseVirtualDevice {
 	v := reflect.New(reflect.TypeOf(d).Elem())
 	v.Elem().Set(reflect.ValueOf(d).Elem())
-	return v.Interface().(types.BaseVirtualDevice)
+	if c, ok := v.Interface().(types.BaseVirtualDevice); ok {
+		return c
+	}
+	return d // not reached: the copy has d's type
 }
