@@ -14,10 +14,12 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/provider"
@@ -312,4 +314,30 @@ func (e *Env) NICNetworks(t *testing.T, vmID string) []string {
 		out[i] = n.Network
 	}
 	return out
+}
+
+// SetExtraConfig sets one extraConfig value of a VM behind the provider's back, as an
+// administrator preparing a golden image might.
+func (e *Env) SetExtraConfig(t *testing.T, vmID, key, value string) {
+	t.Helper()
+	ctx := context.Background()
+	task, err := object.NewVirtualMachine(e.Client.Vim(), vsphere.VMRef(vmID)).Reconfigure(ctx, types.VirtualMachineConfigSpec{
+		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}},
+	})
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatalf("setting %s on %s: %v", key, vmID, err)
+	}
+}
+
+// Frozen reads whether a VM's guest froze itself (runtime.instantCloneFrozen).
+func (e *Env) Frozen(t *testing.T, vmID string) bool {
+	t.Helper()
+	var vm mo.VirtualMachine
+	if err := property.DefaultCollector(e.Client.Vim()).RetrieveOne(context.Background(), vsphere.VMRef(vmID), []string{"runtime.instantCloneFrozen"}, &vm); err != nil {
+		t.Fatalf("reading runtime.instantCloneFrozen of %s: %v", vmID, err)
+	}
+	return vm.Runtime.InstantCloneFrozen != nil && *vm.Runtime.InstantCloneFrozen
 }

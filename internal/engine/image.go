@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ImageSpec is what a user asks to publish.
@@ -17,7 +18,20 @@ type ImageSpec struct {
 	SourceVM string // inventory path, managed object ID or BIOS UUID
 	Snapshot string // name; empty means the current snapshot
 	Hardware *Hardware
+	// ParentReady says when a parent is ready to fork clones from (ParentPoweredOn when
+	// empty); FreezeTimeout bounds the wait for ParentFrozen.
+	ParentReady   string
+	FreezeTimeout time.Duration
 }
+
+// When a parent is ready to fork clones from.
+const (
+	ParentPoweredOn = "powered_on" // as soon as it runs
+	ParentFrozen    = "frozen"     // once its guest froze itself (runtime.instantCloneFrozen)
+)
+
+// DefaultFreezeTimeout is how long a parent is given to freeze when the image asks for it.
+const DefaultFreezeTimeout = 10 * time.Minute
 
 // Hardware is an image's compute profile (Horizon's): what its internal VMs, and so every
 // clone forked from them, run with. A zero field keeps the source VM's value.
@@ -41,6 +55,8 @@ type Image struct {
 	// SnapshotRequested is the snapshot name the user asked for; empty means "the current one".
 	SnapshotRequested string    `json:"snapshot_requested,omitempty"`
 	Hardware          *Hardware `json:"hardware,omitempty"`
+	ParentReady       string    `json:"parent_ready,omitempty"`
+	FreezeSeconds     int       `json:"freeze_timeout_seconds,omitempty"`
 	TemplateVMID      string    `json:"-"`
 	Published         bool      `json:"-"`
 }
@@ -65,6 +81,9 @@ func (e *Engine) ResolveImage(ctx context.Context, spec ImageSpec) (*Image, erro
 	img := &Image{Name: spec.Name, SourceVMID: src.ID, SourceVM: spec.SourceVM, SnapshotRequested: spec.Snapshot}
 	if !spec.Hardware.IsZero() {
 		img.Hardware = spec.Hardware
+	}
+	if spec.ParentReady == ParentFrozen {
+		img.ParentReady, img.FreezeSeconds = ParentFrozen, int(spec.FreezeTimeout.Seconds())
 	}
 	if len(src.Snapshots) == 0 {
 		return nil, inputError("source_vm", "Source VM has no snapshots", "Virtual machine %q (%s) has no snapshot: an image is a snapshot of a parent VM. Take a snapshot of it first.", spec.SourceVM, src.ID)
@@ -141,8 +160,8 @@ func (e *Engine) FindImageByName(ctx context.Context, name string) (*Image, erro
 	}
 }
 
-// RenameImage changes an image's display name on all its internal VMs.
-func (e *Engine) RenameImage(ctx context.Context, img Image, name string) (*Image, error) {
+// UpdateImage records an image's new display name and freeze timeout on all its internal VMs.
+func (e *Engine) UpdateImage(ctx context.Context, img Image) (*Image, error) {
 	ctx, unlock, err := e.lock(ctx, imageKey(img.ID))
 	if err != nil {
 		return nil, err
@@ -152,7 +171,6 @@ func (e *Engine) RenameImage(ctx context.Context, img Image, name string) (*Imag
 	if err != nil {
 		return nil, err
 	}
-	img.Name = name
 	spec, err := json.Marshal(img)
 	if err != nil {
 		return nil, err
@@ -163,4 +181,12 @@ func (e *Engine) RenameImage(ctx context.Context, img Image, name string) (*Imag
 		}
 	}
 	return e.ReadImage(ctx, img.ID)
+}
+
+// freezeTimeout is how long the image's parents are given to freeze.
+func (img *Image) freezeTimeout() time.Duration {
+	if img.FreezeSeconds <= 0 {
+		return DefaultFreezeTimeout
+	}
+	return time.Duration(img.FreezeSeconds) * time.Second
 }

@@ -199,6 +199,9 @@ func (e *Engine) replaceParent(ctx context.Context, pub *publication, old *paren
 	if err != nil {
 		return nil, err
 	}
+	if err := e.awaitFrozen(ctx, pub, id); err != nil {
+		return nil, err
+	}
 	return &parentSlot{key: old.key, id: id, generation: next}, nil
 }
 

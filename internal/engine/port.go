@@ -77,6 +77,7 @@ type VM struct {
 	Datastores []string // every datastore it uses, a mounted ISO's and a swap file's too
 	Host       string
 	PoweredOn  bool
+	Frozen     bool // runtime.instantCloneFrozen: its guest froze itself, ready to fork
 	Marks      Marks
 }
 

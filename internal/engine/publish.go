@@ -37,7 +37,10 @@ func (e *Engine) PublishImage(ctx context.Context, spec ImageSpec) (*Image, erro
 
 // RepublishImage makes sure an image's template exists again (after it was removed out of band).
 func (e *Engine) RepublishImage(ctx context.Context, img Image) (*Image, error) {
-	resolved, err := e.ResolveImage(ctx, ImageSpec{Name: img.Name, SourceVM: img.SourceVM, Snapshot: img.SnapshotRequested, Hardware: img.Hardware})
+	resolved, err := e.ResolveImage(ctx, ImageSpec{
+		Name: img.Name, SourceVM: img.SourceVM, Snapshot: img.SnapshotRequested, Hardware: img.Hardware,
+		ParentReady: img.ParentReady, FreezeTimeout: img.freezeTimeout(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +117,9 @@ func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, 
 				pg.Go(func() error {
 					slot, err := e.ensureParent(pctx, internal, pub, replicaID, placementKey{ds, host})
 					if err != nil {
+						return err
+					}
+					if err := e.awaitFrozen(pctx, pub, slot.id); err != nil {
 						return err
 					}
 					mu.Lock()

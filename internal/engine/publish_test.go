@@ -3,7 +3,9 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -169,4 +171,43 @@ func TestPublishComputeProfile(t *testing.T) {
 	if n := f.vc.Calls("SetHardware"); n != 1 {
 		t.Fatalf("SetHardware called %d times for one image with a profile and one without", n)
 	}
+}
+
+// TestFrozenParents: with parent_ready = frozen, no clone is made from a parent before its
+// guest froze; one that never freezes fails the create, naming it.
+func TestFrozenParents(t *testing.T) {
+	ctx := context.Background()
+	frozenImage := func(f *onFake) string {
+		img, err := f.engine.PublishImage(ctx, engine.ImageSpec{Name: "w", SourceVM: fake.GoldenPath, ParentReady: engine.ParentFrozen, FreezeTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img.ID
+	}
+	t.Run("never freezes", func(t *testing.T) {
+		f := newOnFake(t, fake.Options{Hosts: 1})
+		_, err := f.engine.CreatePool(ctx, poolSpec("d", frozenImage(f), 2, "datastore-1"))
+		if err == nil || !strings.Contains(err.Error(), "did not freeze within 1s") || !strings.Contains(err.Error(), "cp-parent-") {
+			t.Fatalf("create = %v, want the parent named as never frozen", err)
+		}
+		if n := f.vc.Calls("InstantClone"); n != 0 {
+			t.Fatalf("%d clones made from an unfrozen parent", n)
+		}
+	})
+	t.Run("freezes", func(t *testing.T) {
+		f := newOnFake(t, fake.Options{Hosts: 1})
+		image := frozenImage(f)
+		go func() { // the parent's guest freezes itself a moment after it is built
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				if ps := f.internal(engine.ParentFolder); len(ps) == 1 {
+					f.vc.Tamper(ps[0].ID, func(vm *engine.VM) { vm.Frozen = true })
+					return
+				}
+			}
+		}()
+		pool, err := f.engine.CreatePool(ctx, poolSpec("d", image, 2, "datastore-1"))
+		if err != nil || len(pool.Clones) != 2 {
+			t.Fatalf("create = %v, %v", pool, err)
+		}
+	})
 }

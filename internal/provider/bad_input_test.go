@@ -81,6 +81,8 @@ func TestAccBadInput(t *testing.T) {
 		{"image: BIOS UUID of no VM", image("i", "4217aaaa-bbbb-cccc-dddd-eeeeeeeeeeee", ""), `Source VM not found.*source_vm.*4217aaaa-bbbb-cccc-dddd-eeeeeeeeeeee.*BIOS UUID`},
 		{"image: source without snapshots", image("i", noSnap, ""), `Source VM has no snapshots`},
 		{"image: unknown snapshot", image("i", vcsim.GoldenVMPath, "no-such-snapshot"), `Snapshot not found.*base, patched`},
+		{"image: unknown parent_ready", imageWith(`parent_ready = "warm"`), `parent_ready.*value must be one of.*powered_on.*frozen`},
+		{"image: parent_ready_timeout not a duration", imageWith(`parent_ready_timeout = "forever"`), `Invalid duration.*forever`},
 		{"image: no CPUs", imageWith("num_cpus = 0"), `num_cpus.*between 1 and 768`},
 		{"image: more CPUs than vSphere allows", imageWith("num_cpus = 769"), `num_cpus.*between 1 and 768`},
 		{"image: CPUs not a multiple of the cores", imageWith("num_cpus = 4\n cores_per_socket = 3"), `CPUs not a multiple of the cores per socket.*num_cpus \(4\).*cores_per_socket \(3\)`},

@@ -43,11 +43,15 @@ type imageModel struct {
 	NumCPUs        types.Int64  `tfsdk:"num_cpus"`
 	CoresPerSocket types.Int64  `tfsdk:"cores_per_socket"`
 	MemoryMB       types.Int64  `tfsdk:"memory_mb"`
+
+	ParentReady        types.String `tfsdk:"parent_ready"`
+	ParentReadyTimeout types.String `tfsdk:"parent_ready_timeout"`
 }
 
 // imageModelFrom maps the engine's image to the model; snapshot stays as the user wrote it
-// (null means "the current snapshot").
-func imageModelFrom(img *engine.Image, snapshot types.String) imageModel {
+// (null means "the current snapshot"), and so does timeout (parent_ready_timeout) when it
+// means what vCenter holds ("600s" for "10m").
+func imageModelFrom(img *engine.Image, snapshot, timeout types.String) imageModel {
 	m := imageModel{
 		ID:           types.StringValue(img.ID),
 		Name:         types.StringValue(img.Name),
@@ -62,13 +66,16 @@ func imageModelFrom(img *engine.Image, snapshot types.String) imageModel {
 		m.TemplateVMID = types.StringValue(img.TemplateVMID)
 	}
 	m.setHardware(img.Hardware)
+	m.setReadiness(img, timeout)
 	return m
 }
 
 func (m imageModel) toEngine() engine.Image {
+	ready, timeout := m.readiness()
 	return engine.Image{
 		ID: m.ID.ValueString(), Name: m.Name.ValueString(), SourceVM: m.SourceVM.ValueString(),
 		SnapshotID: m.SnapshotID.ValueString(), SnapshotRequested: m.Snapshot.ValueString(), Hardware: m.hardware(),
+		ParentReady: ready, FreezeSeconds: int(timeout.Seconds()),
 	}
 }
 
@@ -117,8 +124,10 @@ func (r *imageResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 			},
 		},
 	}
-	for name, a := range hardwareAttributes() {
-		resp.Schema.Attributes[name] = a
+	for _, more := range []map[string]schema.Attribute{hardwareAttributes(), readinessAttributes()} {
+		for name, a := range more {
+			resp.Schema.Attributes[name] = a
+		}
 	}
 }
 
@@ -152,14 +161,16 @@ func (r *imageResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if !ok {
 		return
 	}
+	ready, timeout := plan.readiness()
 	img, err := r.data.engine.PublishImage(ctx, engine.ImageSpec{
 		Name: plan.Name.ValueString(), SourceVM: plan.SourceVM.ValueString(), Snapshot: plan.Snapshot.ValueString(), Hardware: plan.hardware(),
+		ParentReady: ready, FreezeTimeout: timeout,
 	})
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "publishing image "+plan.Name.ValueString(), err)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, imageModelFrom(img, plan.Snapshot))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, imageModelFrom(img, plan.Snapshot, plan.ParentReadyTimeout))...)
 }
 
 func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -183,7 +194,7 @@ func (r *imageResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		addEngineError(&resp.Diagnostics, "reading image "+state.ID.ValueString(), err)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, imageModelFrom(img, snapshotFor(state, img)))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, imageModelFrom(img, snapshotFor(state, img), state.ParentReadyTimeout))...)
 }
 
 // snapshotFor keeps the user's snapshot attribute; on import (no prior value) it takes the
@@ -213,12 +224,15 @@ func (r *imageResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		}
 		img = *got
 	}
-	got, err := r.data.engine.RenameImage(ctx, img, plan.Name.ValueString())
+	img.Name = plan.Name.ValueString()
+	_, timeout := plan.readiness()
+	img.FreezeSeconds = int(timeout.Seconds())
+	got, err := r.data.engine.UpdateImage(ctx, img)
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "updating image "+img.ID, err)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, imageModelFrom(got, plan.Snapshot))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, imageModelFrom(got, plan.Snapshot, plan.ParentReadyTimeout))...)
 }
 
 func (r *imageResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

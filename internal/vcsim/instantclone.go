@@ -404,6 +404,13 @@ func datastoreNotOnHost(ctx *simulator.Context, ds, host types.ManagedObjectRefe
 // an empty string value removes the key. Values are copied so later changes
 // to the child never write through to the parent.
 func childExtraConfig(parent, spec []types.BaseOptionValue) []types.BaseOptionValue {
+	// The child's guest runs: it does not freeze itself as its parent's did (guest.go).
+	return slices.DeleteFunc(mergeExtraConfig(parent, spec), func(v types.BaseOptionValue) bool { return v.GetOptionValue().Key == FreezeAfterKnob })
+}
+
+// mergeExtraConfig is a source's extraConfig with a spec's on top; an empty string value
+// removes the key, as in a reconfigure.
+func mergeExtraConfig(parent, spec []types.BaseOptionValue) []types.BaseOptionValue {
 	var out []types.BaseOptionValue
 	index := make(map[string]int)
 	for _, list := range [][]types.BaseOptionValue{parent, spec} {

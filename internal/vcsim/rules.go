@@ -38,7 +38,10 @@ func checkRequest(ctx *simulator.Context, m *simulator.Method) types.BaseMethodF
 		if fault := entityName(&req.Name, simulatorEscapes); fault != nil {
 			return fault
 		}
-		return cloneLocation(ctx, req)
+		if fault := cloneLocation(ctx, req); fault != nil {
+			return fault
+		}
+		inheritExtraConfig(ctx, req)
 	case *types.InstantClone_Task:
 		// The child is made by the simulator's clone, which escapes its name.
 		return entityName(&req.Spec.Name, simulatorEscapes)
@@ -194,4 +197,26 @@ func nameFreeIn(ctx *simulator.Context, folderRef types.ManagedObjectReference, 
 		}
 	}
 	return nil
+}
+
+// inheritExtraConfig gives a clone its source's extraConfig, as vCenter does: CloneVM_Task
+// "creates a clone of this virtual machine" (or of the snapshot's state, spec.snapshot), the
+// spec's config listing only "changes to the virtual hardware" and settings on top; guestinfo
+// and every other extraConfig key travel with the copy. govmomi's simulator gives the clone
+// none of them.
+func inheritExtraConfig(ctx *simulator.Context, req *types.CloneVM_Task) {
+	vm, ok := ctx.Map.Get(req.This).(*simulator.VirtualMachine)
+	if !ok || vm.Config == nil {
+		return
+	}
+	source := vm.Config.ExtraConfig
+	if req.Spec.Snapshot != nil {
+		if snap, ok := ctx.Map.Get(*req.Spec.Snapshot).(*simulator.VirtualMachineSnapshot); ok {
+			source = snap.Config.ExtraConfig
+		}
+	}
+	if req.Spec.Config == nil {
+		req.Spec.Config = &types.VirtualMachineConfigSpec{}
+	}
+	req.Spec.Config.ExtraConfig = mergeExtraConfig(source, req.Spec.Config.ExtraConfig)
 }

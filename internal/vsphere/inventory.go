@@ -42,7 +42,7 @@ func objectRef(o engine.Object) types.ManagedObjectReference {
 // The narrow property paths every read asks for: customValue carries the marks, and
 // config.files.vmPathName says which datastore holds the VM (its datastore property also lists
 // those of a mounted ISO or a swap file), named by the datastores' names read alongside.
-var vmProps = []string{"name", "parent", "datastore", "config.files.vmPathName", "runtime.host", "runtime.powerState", "customValue"}
+var vmProps = []string{"name", "parent", "datastore", "config.files.vmPathName", "runtime.host", "runtime.powerState", "runtime.instantCloneFrozen", "customValue"}
 var folderProps = []string{"name", "parent", "customValue"}
 
 // withDatastoreNames adds, to a selection that reaches VMs, the names of their datastores.
@@ -205,6 +205,7 @@ func (c *Client) decodeContents(ctx context.Context, contents []types.ObjectCont
 				Folder:    refValue(m.Parent),
 				Host:      refValue(m.Runtime.Host),
 				PoweredOn: m.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn,
+				Frozen:    m.Runtime.InstantCloneFrozen != nil && *m.Runtime.InstantCloneFrozen,
 				Marks:     marks(m.CustomValue),
 			}
 			for _, ds := range m.Datastore {
