@@ -6,13 +6,11 @@ import (
 	"path"
 	"time"
 
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 )
@@ -61,22 +59,11 @@ func (c *Client) CreateFolder(ctx context.Context, parent, name string) (string,
 	if id, err := c.childFolder(ctx, parent, name); err != nil || id != "" {
 		return id, err
 	}
-	var created string
-	err := retry(ctx, func() error {
-		f, err := c.folder(parent).CreateFolder(ctx, name)
-		if err != nil {
-			return err
-		}
-		created = f.Reference().Value
-		return nil
-	})
-	if err != nil {
-		if fault.Is(err, &types.DuplicateName{}) {
-			return c.childFolder(ctx, parent, name)
-		}
-		return "", wrap(err, "creating folder %s in %s", name, parent)
+	id, err := c.NewFolder(ctx, parent, name)
+	if errors.Is(err, engine.ErrExists) {
+		return c.childFolder(ctx, parent, name) // another caller made it first
 	}
-	return created, nil
+	return id, err
 }
 
 func (c *Client) childFolder(ctx context.Context, parent, name string) (string, error) {
