@@ -12,7 +12,7 @@ import (
 
 // TestAccProviderKilled: the provider process is killed (SIGKILL: no deferred cleanup, its
 // locks left held) in the middle of creating a pool, of pushing a new image to it, of
-// attaching a datastore and of destroying it; the CLI itself is killed in the middle of a
+// attaching a datastore, of detaching it and of destroying the pool; the CLI itself is killed in the middle of a
 // resize. Each time the next apply waits for the dead run's lock to expire, takes it over,
 // and converges: the inventory matches state, the plan is empty, nothing is leaked or built
 // twice, and no lock is left.
@@ -46,6 +46,7 @@ func TestAccProviderKilled(t *testing.T) {
 		{"mid-push", pool("b", 6, ""), acctest.KillProvider, "InstantClone_Task", 2, "b", 6, 2},
 		{"mid-resize, CLI killed", pool("b", 9, ""), acctest.KillCLI, "InstantClone_Task", 2, "b", 9, 2},
 		{"mid-attach", pool("b", 9, attached), acctest.KillProvider, "InstantClone_Task", 1, "b", 9, 3},
+		{"mid-detach", pool("b", 9, ""), acctest.KillProvider, "InstantClone_Task", 1, "b", 9, 2},
 	} {
 		t.Logf("%s: killing the %s at %s call %d", step.name, step.who, step.method, step.nth)
 		run.Configure(t, step.config)
