@@ -160,8 +160,9 @@ const (
 // call is served. A provider the killed CLI leaves behind is killed when the test ends.
 func (r *CLIRun) KillAt(t *testing.T, who Killed, n int, methods ...string) *Trigger {
 	t.Helper()
-	path := r.provider
+	path, parent := r.provider, 0 // the provider built for this test runs nowhere else
 	if who == KillCLI {
+		parent = os.Getpid() // only the CLI this test started
 		cli, err := filepath.EvalSymlinks(os.Getenv("TF_ACC_TERRAFORM_PATH"))
 		if err != nil {
 			t.Fatal(err)
@@ -169,10 +170,10 @@ func (r *CLIRun) KillAt(t *testing.T, who Killed, n int, methods ...string) *Tri
 		if path, err = filepath.Abs(cli); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = killProcessesOf(r.provider) })
+		t.Cleanup(func() { _ = killProcessesOf(r.provider, 0) })
 	}
 	call := r.env.Server.NthCall(n, methods...)
-	return r.env.trigger(t, "killing the "+string(who), func(context.Context) error { return killProcessesOf(path) }, func(ctx context.Context) bool {
+	return r.env.trigger(t, "killing the "+string(who), func(context.Context) error { return killProcessesOf(path, parent) }, func(ctx context.Context) bool {
 		select {
 		case <-call:
 			return true

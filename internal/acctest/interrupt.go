@@ -61,8 +61,10 @@ func interruptApply() error {
 	return nil
 }
 
-// killProcessesOf sends SIGKILL to every process running the binary at path.
-func killProcessesOf(path string) error {
+// killProcessesOf sends SIGKILL to the processes running the binary at path; with parent
+// above 0, only to that process's children (a CLI binary is shared with whatever else runs
+// it on this machine).
+func killProcessesOf(path string, parent int) error {
 	exes, err := filepath.Glob("/proc/[0-9]*/exe")
 	if err != nil {
 		return err
@@ -75,6 +77,9 @@ func killProcessesOf(path string) error {
 		}
 		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(exe)))
 		if err != nil {
+			continue
+		}
+		if _, ppid, ok := readStat(filepath.Join(filepath.Dir(exe), "stat")); parent > 0 && (!ok || ppid != parent) {
 			continue
 		}
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {

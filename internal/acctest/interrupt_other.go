@@ -26,4 +26,4 @@ func (e *Env) InterruptApplyOnChange(t *testing.T) *Trigger {
 
 // killProcessesOf would kill the processes running a binary; without Linux's /proc it cannot
 // find them.
-func killProcessesOf(string) error { return errors.New(noInterrupt) }
+func killProcessesOf(string, int) error { return errors.New(noInterrupt) }
