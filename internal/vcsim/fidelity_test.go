@@ -112,8 +112,12 @@ func TestInstantCloneNICOntoMissingNetwork(t *testing.T) {
 	if len(nics) == 0 {
 		t.Fatal("the golden VM has no NIC")
 	}
+	card, ok := nics[0].(types.BaseVirtualEthernetCard)
+	if !ok {
+		t.Fatalf("NIC %T", nics[0])
+	}
 	edit := func(network types.ManagedObjectReference) []types.BaseVirtualDeviceConfigSpec {
-		nic := nics[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
+		nic := card.GetVirtualEthernetCard()
 		nic.Backing = &types.VirtualEthernetCardNetworkBackingInfo{Network: &network, VirtualDeviceDeviceBackingInfo: types.VirtualDeviceDeviceBackingInfo{DeviceName: "x"}}
 		return []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nics[0]}}
 	}
