@@ -73,20 +73,50 @@ func networkRef(id string) types.ManagedObjectReference {
 }
 
 // Network reads a standard network or distributed port group, and keeps its NIC backing.
+// A standard network's backing is made from the one read of its name.
 func (c *Client) Network(ctx context.Context, id string) (*engine.Network, error) {
-	r := networkRef(id)
-	var n mo.Network
-	err := retry(ctx, func() error { return property.DefaultCollector(c.vim).RetrieveOne(ctx, r, []string{"name"}, &n) })
+	name, err := c.networkName(ctx, id)
 	if err != nil {
-		if IsNotFound(err) {
-			return nil, notFound("network", id)
-		}
-		return nil, wrap(err, "reading network %s", id)
-	}
-	if _, err := c.backing(ctx, id); err != nil {
 		return nil, err
 	}
-	return &engine.Network{ID: id, Name: n.Name}, nil
+	if r := networkRef(id); r.Type == "Network" {
+		c.keepBacking(id, standardBacking(r, name))
+	} else if _, err := c.backing(ctx, id); err != nil {
+		return nil, err
+	}
+	return &engine.Network{ID: id, Name: name}, nil
+}
+
+func (c *Client) networkName(ctx context.Context, id string) (string, error) {
+	var n mo.Network
+	err := retry(ctx, func() error {
+		return property.DefaultCollector(c.vim).RetrieveOne(ctx, networkRef(id), []string{"name"}, &n)
+	})
+	if err != nil {
+		if IsNotFound(err) {
+			return "", notFound("network", id)
+		}
+		return "", wrap(err, "reading network %s", id)
+	}
+	return n.Name, nil
+}
+
+// standardBacking puts a card on a standard network, named by reference as well as by name
+// (govmomi's helper gives the name only).
+func standardBacking(r types.ManagedObjectReference, name string) types.BaseVirtualDeviceBackingInfo {
+	return &types.VirtualEthernetCardNetworkBackingInfo{
+		VirtualDeviceDeviceBackingInfo: types.VirtualDeviceDeviceBackingInfo{DeviceName: name},
+		Network:                        &r,
+	}
+}
+
+func (c *Client) keepBacking(id string, b types.BaseVirtualDeviceBackingInfo) {
+	c.nets.mu.Lock()
+	defer c.nets.mu.Unlock()
+	if c.nets.backings == nil {
+		c.nets.backings = map[string]types.BaseVirtualDeviceBackingInfo{}
+	}
+	c.nets.backings[id] = b
 }
 
 // backing is the NIC backing that puts a card on network id, read once per network.
@@ -97,30 +127,27 @@ func (c *Client) backing(ctx context.Context, id string) (types.BaseVirtualDevic
 	if ok {
 		return b, nil
 	}
-	var ref object.NetworkReference
 	r := networkRef(id)
-	if r.Type == "DistributedVirtualPortgroup" {
-		ref = object.NewDistributedVirtualPortgroup(c.vim, r)
-	} else {
-		ref = object.NewNetwork(c.vim, r)
-	}
-	err := retry(ctx, func() error {
-		var err error
-		b, err = ref.EthernetCardBackingInfo(ctx)
-		return err
-	})
-	if err != nil {
-		if IsNotFound(err) {
-			return nil, notFound("network", id)
+	if r.Type == "Network" {
+		name, err := c.networkName(ctx, id)
+		if err != nil {
+			return nil, err
 		}
-		return nil, wrap(err, "reading the NIC backing of network %s", id)
+		b = standardBacking(r, name)
+	} else {
+		err := retry(ctx, func() error {
+			var err error
+			b, err = object.NewDistributedVirtualPortgroup(c.vim, r).EthernetCardBackingInfo(ctx)
+			return err
+		})
+		if err != nil {
+			if IsNotFound(err) {
+				return nil, notFound("network", id)
+			}
+			return nil, wrap(err, "reading the NIC backing of network %s", id)
+		}
 	}
-	c.nets.mu.Lock()
-	if c.nets.backings == nil {
-		c.nets.backings = map[string]types.BaseVirtualDeviceBackingInfo{}
-	}
-	c.nets.backings[id] = b
-	c.nets.mu.Unlock()
+	c.keepBacking(id, b)
 	return b, nil
 }
 
