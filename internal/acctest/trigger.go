@@ -35,16 +35,22 @@ func (e *Env) onVMCountChange(t *testing.T, what string, act func(context.Contex
 }
 
 // onProvisioningCall sets a trigger for act that fires when the simulator receives the next
-// call that makes or removes a VM: at once, in the middle of the operation that made it, and
-// while that client still has the call's task to wait for.
+// call that makes or removes a VM: in the middle of the operation that made it. That call
+// waits until act is done, so its client still has the call's task to wait for afterwards
+// however quickly the rest of its work would go.
 func (e *Env) onProvisioningCall(t *testing.T, what string, act func(context.Context) error) *Trigger {
 	t.Helper()
-	call := e.Server.NextCall("CloneVM_Task", "InstantClone_Task", "Destroy_Task")
-	return e.trigger(t, what, act, func(ctx context.Context) bool {
+	call, release := e.Server.HoldNextCall("CloneVM_Task", "InstantClone_Task", "Destroy_Task")
+	held := func(ctx context.Context) error {
+		defer release()
+		return act(ctx)
+	}
+	return e.trigger(t, what, held, func(ctx context.Context) bool {
 		select {
 		case <-call:
 			return true
 		case <-ctx.Done():
+			release() // a call arriving from now on goes through
 			return false
 		}
 	})

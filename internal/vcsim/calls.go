@@ -22,10 +22,12 @@ type callLog struct {
 }
 
 // callWaiter is a channel to close once remaining more calls of one of methods arrived.
+// With hold set, that call waits for hold to close before the server goes on with it.
 type callWaiter struct {
 	methods   []string
 	remaining int
 	ch        chan struct{}
+	hold      chan struct{}
 }
 
 func newCallLog() *callLog { return &callLog{calls: map[string]int{}} }
@@ -37,18 +39,25 @@ func (l *callLog) observe(r *simulator.Registry) {
 		l.mu.Lock()
 		l.calls[m.Name]++
 		kept := l.waiters[:0]
+		var holds []chan struct{}
 		for _, w := range l.waiters {
 			if slices.Contains(w.methods, m.Name) {
 				w.remaining--
 			}
-			if w.remaining == 0 {
-				close(w.ch)
-			} else {
+			if w.remaining > 0 {
 				kept = append(kept, w)
+				continue
+			}
+			close(w.ch)
+			if w.hold != nil {
+				holds = append(holds, w.hold)
 			}
 		}
 		l.waiters = kept
 		l.mu.Unlock()
+		for _, hold := range holds {
+			<-hold
+		}
 		if next != nil {
 			return next(ctx, m)
 		}
@@ -86,6 +95,18 @@ func (s *Server) NthCall(n int, methods ...string) <-chan struct{} {
 	ch := make(chan struct{})
 	s.log.waiters = append(s.log.waiters, callWaiter{methods: methods, remaining: max(n, 1), ch: ch})
 	return ch
+}
+
+// HoldNextCall is NextCall that also keeps that call waiting, with its session already
+// checked, until release is called: a test acts at that point before the client can go on.
+// release may be called more than once, and before the call arrives.
+func (s *Server) HoldNextCall(methods ...string) (arrived <-chan struct{}, release func()) {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	ch, hold := make(chan struct{}), make(chan struct{})
+	s.log.waiters = append(s.log.waiters, callWaiter{methods: methods, remaining: 1, ch: ch, hold: hold})
+	var once sync.Once
+	return ch, func() { once.Do(func() { close(hold) }) }
 }
 
 // Refused lists the calls refused so far because vCenter refuses them, as "method: fault".

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/fault"
@@ -186,5 +187,35 @@ func TestEndSessionsCounts(t *testing.T) {
 	}
 	if got := s.SessionCounts(); got != (SessionCounts{Ended: 2, UsedAfterEnd: 1}) {
 		t.Errorf("after the second EndSessions: %+v, want 2 ended, 1 used after", got)
+	}
+}
+
+func TestHoldNextCall(t *testing.T) {
+	t.Parallel()
+	s := start(t, Options{})
+	c := login(t, s)
+	arrived, release := s.HoldNextCall("CurrentTime")
+	answered := make(chan error, 1)
+	go func() { answered <- currentTime(t, c) }()
+
+	<-arrived
+	select {
+	case err := <-answered:
+		t.Fatalf("the held call was answered before release: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// Other calls, of the same method too, go on while one is held.
+	if err := currentTime(t, c); err != nil {
+		t.Errorf("another call while one is held: %v", err)
+	}
+	select {
+	case err := <-answered:
+		t.Fatalf("the held call was answered before release: %v", err)
+	default:
+	}
+	release()
+	release() // harmless twice
+	if err := <-answered; err != nil {
+		t.Errorf("the held call after release: %v", err)
 	}
 }
