@@ -251,6 +251,13 @@ func cloneAndPowerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, spec 
 	if clone.Info.Error != nil {
 		return nil, clone.Info.Error.Fault
 	}
+	// The child resumes with its NICs as the spec's device edits left them: one the spec
+	// disconnects comes up disconnected in the guest too.
+	if ref, ok := clone.Info.Result.(types.ManagedObjectReference); ok {
+		if child, ok := ctx.Map.Get(ref).(*simulator.VirtualMachine); ok {
+			ctx.WithLock(child, func() { syncGuestNICs(ctx, child) })
+		}
+	}
 	return clone.Info.Result, nil
 }
 

@@ -230,6 +230,12 @@ func requiredPrivileges(ctx *simulator.Context, m *simulator.Method, root types.
 		// CustomFieldsManager: "Required privileges: Global.ManageCustomFields". Global
 		// privileges are held on the root folder ("Global privileges ... Root vCenter Server").
 		return []need{{"Global.ManageCustomFields", root}}, true
+	case *types.CustomizeGuest_Task:
+		// VirtualMachineGuestCustomizationManager: "Required privileges:
+		// VirtualMachine.Provisioning.Customize", on the VM customized.
+		return []need{{"VirtualMachine.Provisioning.Customize", req.Vm}}, true
+	case *types.StartGuestNetwork_Task:
+		return []need{{"VirtualMachine.Provisioning.Customize", req.Vm}}, true // the same
 	case *types.SetField:
 		// SetFieldRequestType.entity: "Required privileges: Global.SetCustomField".
 		return []need{{"Global.SetCustomField", req.Entity}}, true

@@ -141,7 +141,7 @@ type reconfiguringVM struct {
 }
 
 // ReconfigVMTask runs the simulator's reconfigure, then lists every datastore the VM's files
-// and devices use.
+// and devices use, and shows the guest its NICs connected or not.
 func (vm *reconfiguringVM) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_Task) soap.HasFault {
 	inner := vm.VirtualMachine
 	task := simulator.CreateTask(inner, "reconfigVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
@@ -149,6 +149,7 @@ func (vm *reconfiguringVM) ReconfigVMTask(ctx *simulator.Context, req *types.Rec
 			return nil, fault
 		}
 		ctx.Update(inner, []types.PropertyChange{{Name: "datastore", Val: datastoresUsed(ctx, inner)}})
+		syncGuestNICs(ctx, inner)
 		return nil, nil
 	})
 	return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: task.Run(ctx)}}

@@ -206,6 +206,7 @@ func Start(opts Options) (_ *Server, err error) {
 	enableDatastoreUsage(m.Service.Context.Map)
 	enforceVCenterRules(m.Service.Context.Map, s.log.refuse)
 	enableFreezingGuests(m.Service.Context.Map)
+	enableGuestCustomization(m.Service.Context.Map)
 	s.log.observe(m.Service.Context.Map)
 	s.observeSessions(m.Service.Context.Map)
 
