@@ -195,7 +195,7 @@ func TestGuestCustomizationRefused(t *testing.T) {
 		}
 	}
 	windows := types.CustomizationSpec{
-		Identity: &types.CustomizationSysprep{UserData: types.CustomizationUserData{ComputerName: &types.CustomizationFixedName{Name: "desk-1"}}},
+		Identity:      &types.CustomizationSysprep{UserData: types.CustomizationUserData{ComputerName: &types.CustomizationFixedName{Name: "desk-1"}}},
 		NicSettingMap: []types.CustomizationAdapterMapping{{Adapter: types.CustomizationIPSettings{Ip: dhcp}}},
 	}
 	for _, tc := range []struct {
