@@ -41,7 +41,12 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 	if err != nil {
 		return nil, err
 	}
-	if err := e.checkNetworks(ctx, img, spec.Networks); err != nil {
+	if c := spec.Customization; c != nil {
+		if problems := CheckCustomization(*c, spec.Size); len(problems) > 0 {
+			return nil, inputError("customization", "Invalid customization", "%s", problems[0])
+		}
+	}
+	if err := e.checkNetworks(ctx, img, spec); err != nil {
 		return nil, err
 	}
 	datastores := union(spec.Datastores, attachments)
@@ -365,6 +370,15 @@ func (r *jobResults) outcome(ctx context.Context) ([]string, error) {
 // cloneOne (re)creates one clone and returns its ID once vCenter made it (even when marking
 // it failed, so that it can be found again).
 func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, target generation, job cloneJob) (string, error) {
+	// Checked before the old clone goes: one that cannot be customized is not made.
+	var guest *GuestCustomization
+	if c := spec.Customization; c != nil {
+		g, err := c.forClone(job.Name, job.Index)
+		if err != nil {
+			return "", fmt.Errorf("customizing clone %s: %w", job.Name, err)
+		}
+		guest = &g
+	}
 	if job.OldID != "" {
 		if err := e.slot(ctx, func() error { return e.vc.RemoveVM(ctx, job.OldID, true) }); err != nil {
 			return "", err
@@ -376,11 +390,17 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 		id, err = e.vc.InstantClone(ctx, InstantCloneSpec{
 			Parent: job.Parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
 			Pool: spec.ResourcePool, ExtraConfig: cloneIdentity(spec, target.image, job), Networks: spec.Networks,
+			DisconnectNICs: guest != nil,
 		})
 		return err
 	})
 	if err != nil {
 		return "", err
+	}
+	if guest != nil {
+		if err := e.customize(ctx, id, job.Name, *guest); err != nil {
+			return "", err
+		}
 	}
 	marks := Marks{MarkImage: target.image, MarkParent: job.Parent}
 	if target.token != "" {

@@ -1,10 +1,5 @@
 package engine
 
-import (
-	"strconv"
-	"strings"
-)
-
 // Every instant clone starts as a byte-for-byte fork of its parent: the same host name, the
 // same network identity. The vSphere Web Services SDK programming guide ("Guest Customization
 // of Instant Clone Virtual Machines", "Avoiding Network Identity Collisions") has the client
@@ -27,10 +22,9 @@ const ReservedGuestInfoPrefix = "instantclone."
 // cloneIdentity is the extraConfig one clone is made with: the pool's guestinfo with {name}
 // and {n} expanded for it, and the keys that tell the guest who it is.
 func cloneIdentity(spec PoolSpec, imageID string, job cloneJob) map[string]string {
-	expand := strings.NewReplacer("{name}", job.Name, "{n}", strconv.Itoa(job.Index))
 	out := make(map[string]string, len(spec.GuestInfo)+3)
 	for k, v := range spec.GuestInfo {
-		out["guestinfo."+k] = expand.Replace(v)
+		out["guestinfo."+k] = expandClone(v, job.Name, job.Index)
 	}
 	out[GuestInfoName] = job.Name
 	out[GuestInfoPool] = spec.Name

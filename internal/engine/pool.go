@@ -30,6 +30,7 @@ type PoolSpec struct {
 	StopOnFirstError bool              `json:"stop_on_first_error"`
 	GuestInfo        map[string]string `json:"guestinfo,omitempty"`
 	Networks         []string          `json:"network_ids,omitempty"` // the network of each NIC, in order
+	Customization    *Customization    `json:"customization,omitempty"`
 }
 
 // poolRecord is what a pool folder remembers of its pool (mark instantclone.spec): enough to

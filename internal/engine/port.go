@@ -56,6 +56,10 @@ type Port interface {
 	Snapshot(ctx context.Context, vmID, name string) (string, error)
 	// InstantClone forks a running parent and returns the child's ID.
 	InstantClone(ctx context.Context, s InstantCloneSpec) (string, error)
+	// Customize gives a running clone made with DisconnectNICs its own identity through
+	// vSphere guest customization: it applies c in the guest, then connects the clone's
+	// NICs and restarts its guest network. A clone it fails on stays disconnected.
+	Customize(ctx context.Context, vmID string, c GuestCustomization) error
 	// SetHardware gives a powered-off VM a compute profile (CPUs, cores per socket, memory).
 	SetHardware(ctx context.Context, vmID string, h Hardware) error
 	// PowerOn powers a VM on; one already on is fine.
@@ -159,6 +163,9 @@ type InstantCloneSpec struct {
 	// Networks puts the child's NICs, in order, on these networks (the spec's device edits of
 	// its network cards); empty keeps the parent's.
 	Networks []string
+	// DisconnectNICs makes the child resume with every NIC disconnected, for Customize to
+	// connect once its guest has its own identity.
+	DisconnectNICs bool
 }
 
 // NIC is one network card of a VM.

@@ -23,6 +23,20 @@ type badCase struct {
 	want   string // regexp the diagnostic must match, naming the attribute or the object
 }
 
+// customizationWith is a customization block with a host name pattern ("" leaves the
+// default) and one network_interface block per entry, each the block's attributes on one
+// line.
+func customizationWith(hostname string, interfaces ...string) string {
+	out := "customization {\n guest_username = \"root\"\n guest_password = \"pw\"\n"
+	if hostname != "" {
+		out += fmt.Sprintf(" hostname = %q\n", hostname)
+	}
+	for _, attrs := range interfaces {
+		out += " network_interface {\n" + strings.ReplaceAll(strings.ReplaceAll(attrs, " ipv4_", "\n ipv4_"), "\n\n", "\n") + "\n }\n"
+	}
+	return out + "}"
+}
+
 // TestAccBadInput gives every attribute of every resource, and of the provider block, bad
 // values. Each gives a diagnostic on the right attribute, and vCenter's inventory is unchanged.
 func TestAccBadInput(t *testing.T) {
@@ -115,6 +129,29 @@ func TestAccBadInput(t *testing.T) {
 			p.extra = fmt.Sprintf("network_ids = [%q, %q]", env.Inv.Network.Ref.Value, env.Inv.Network.Ref.Value)
 		}), `More networks than network cards.*2 networks.*1\s+network card`},
 		{"pool: empty network ID", pool(func(p *poolArgs) { p.extra = `network_ids = [""]` }), `network_ids.*at least 1`},
+		{"pool: customization range too small", pool(func(p *poolArgs) {
+			p.extra = customizationWith("", `ipv4_range = "10.0.9.10-10.0.9.10" ipv4_prefix_length = 24`)
+		}),
+			`customization.network_interface\[0\].ipv4_range.*holds\s+1\s+address\(es\),\s+fewer\s+than\s+the\s+pool's\s+2\s+clones`},
+		{"pool: customization range not a range", pool(func(p *poolArgs) {
+			p.extra = customizationWith("", `ipv4_range = "10.0.9.0/24" ipv4_prefix_length = 24`)
+		}),
+			`customization.network_interface\[0\].ipv4_range.*not\s+a\s+range`},
+		{"pool: customization range without prefix", pool(func(p *poolArgs) { p.extra = customizationWith("", `ipv4_range = "10.0.9.10-10.0.9.20"`) }),
+			`customization.network_interface\[0\].ipv4_prefix_length.*needs\s+a\s+prefix\s+length`},
+		{"pool: customization gateway outside", pool(func(p *poolArgs) {
+			p.extra = customizationWith("", `ipv4_range = "10.0.9.10-10.0.9.20" ipv4_prefix_length = 24 ipv4_gateway = "10.0.8.1"`)
+		}), `customization.network_interface\[0\].ipv4_gateway.*outside\s+the\s+network\s+10.0.9.0/24`},
+		{"pool: customization range wider than its network", pool(func(p *poolArgs) {
+			p.extra = customizationWith("", `ipv4_range = "10.0.9.10-10.0.10.20" ipv4_prefix_length = 24`)
+		}),
+			`ipv4_range.*spans\s+more\s+than\s+the\s+network`},
+		{"pool: customization bad host name", pool(func(p *poolArgs) { p.extra = customizationWith("desk_{n}") }), `customization.hostname.*host\s+names\s+like\s+"desk_1"`},
+		{"pool: customization more interfaces than NICs", pool(func(p *poolArgs) { p.extra = customizationWith("", "", "") }),
+			`More\s+network\s+interfaces\s+than\s+network\s+cards.*2\s+network_interface.*1\s+network\s+card`},
+		{"pool: customization without password", pool(func(p *poolArgs) {
+			p.extra = "customization {\n guest_username = \"root\"\n}"
+		}), `Missing\s+guest\s+login.*customization.guest_password\s+is\s+required`},
 		{"pool: reserved guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "instantclone.name" = "x" }` }), `Reserved guestinfo key.*instantclone\.name`},
 		{"pool: empty guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "" = "x" }` }), `Invalid guestinfo key.*must not be empty`},
 

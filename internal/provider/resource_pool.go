@@ -39,26 +39,27 @@ type poolResource struct{ data *providerData }
 func newPoolResource() resource.Resource { return &poolResource{} }
 
 type poolModel struct {
-	ID                    types.String   `tfsdk:"id"`
-	Name                  types.String   `tfsdk:"name"`
-	ImageID               types.String   `tfsdk:"image_id"`
-	ResourcePoolID        types.String   `tfsdk:"resource_pool_id"`
-	Folder                types.String   `tfsdk:"folder"`
-	DatastoreIDs          types.Set      `tfsdk:"datastore_ids"`
-	Size                  types.Int64    `tfsdk:"size"`
-	NamingPattern         types.String   `tfsdk:"naming_pattern"`
-	Rebalance             types.String   `tfsdk:"rebalance"`
-	PushImageToken        types.String   `tfsdk:"push_image_token"`
-	PushImage             *pushImage     `tfsdk:"push_image"`
-	GuestInfo             types.Map      `tfsdk:"guestinfo"`
-	NetworkIDs            types.List     `tfsdk:"network_ids"`
-	Timeouts              timeouts.Value `tfsdk:"timeouts"`
-	CurrentImageID        types.String   `tfsdk:"current_image_id"`
-	PendingImageID        types.String   `tfsdk:"pending_image_id"`
-	Clones                types.List     `tfsdk:"clones"`
-	DatastoreDistribution types.Map      `tfsdk:"datastore_distribution"`
-	AllDatastoreIDs       types.Set      `tfsdk:"all_datastore_ids"`
-	Drift                 types.List     `tfsdk:"drift"`
+	ID                    types.String        `tfsdk:"id"`
+	Name                  types.String        `tfsdk:"name"`
+	ImageID               types.String        `tfsdk:"image_id"`
+	ResourcePoolID        types.String        `tfsdk:"resource_pool_id"`
+	Folder                types.String        `tfsdk:"folder"`
+	DatastoreIDs          types.Set           `tfsdk:"datastore_ids"`
+	Size                  types.Int64         `tfsdk:"size"`
+	NamingPattern         types.String        `tfsdk:"naming_pattern"`
+	Rebalance             types.String        `tfsdk:"rebalance"`
+	PushImageToken        types.String        `tfsdk:"push_image_token"`
+	PushImage             *pushImage          `tfsdk:"push_image"`
+	GuestInfo             types.Map           `tfsdk:"guestinfo"`
+	NetworkIDs            types.List          `tfsdk:"network_ids"`
+	Customization         *customizationModel `tfsdk:"customization"`
+	Timeouts              timeouts.Value      `tfsdk:"timeouts"`
+	CurrentImageID        types.String        `tfsdk:"current_image_id"`
+	PendingImageID        types.String        `tfsdk:"pending_image_id"`
+	Clones                types.List          `tfsdk:"clones"`
+	DatastoreDistribution types.Map           `tfsdk:"datastore_distribution"`
+	AllDatastoreIDs       types.Set           `tfsdk:"all_datastore_ids"`
+	Drift                 types.List          `tfsdk:"drift"`
 }
 
 type pushImage struct {
@@ -196,7 +197,8 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					},
 				},
 			},
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"customization": customizationBlock(),
+			"timeouts":      timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }
@@ -205,13 +207,19 @@ func (r *poolResource) Configure(_ context.Context, req resource.ConfigureReques
 	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
-// ValidateConfig checks the naming pattern against size at plan time.
+// ValidateConfig checks the naming pattern and the customization against size at plan time.
 func (r *poolResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var pattern types.String
 	var size types.Int64
+	var custom *customizationModel
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("naming_pattern"), &pattern)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("size"), &size)...)
-	if resp.Diagnostics.HasError() || pattern.IsUnknown() || pattern.IsNull() {
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("customization"), &custom)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	validateCustomization(ctx, custom, size, &resp.Diagnostics)
+	if pattern.IsUnknown() || pattern.IsNull() {
 		return
 	}
 	np, err := engine.ParseNamingPattern(pattern.ValueString())
@@ -280,6 +288,9 @@ func (m poolModel) spec(ctx context.Context, defaultBatch int) (engine.PoolSpec,
 	if !m.NetworkIDs.IsNull() {
 		diags.Append(m.NetworkIDs.ElementsAs(ctx, &spec.Networks, false)...)
 	}
+	custom, d := m.Customization.engineCustomization(ctx)
+	diags.Append(d...)
+	spec.Customization = custom
 	if m.PushImage != nil {
 		if !m.PushImage.BatchSize.IsNull() {
 			spec.BatchSize = int(m.PushImage.BatchSize.ValueInt64())
@@ -329,6 +340,8 @@ func poolModelFrom(ctx context.Context, p *engine.Pool, prior poolModel) (poolMo
 		m.NetworkIDs, d = types.ListValueFrom(ctx, types.StringType, p.Spec.Networks)
 		diags.Append(d...)
 	}
+	m.Customization, d = customizationFrom(ctx, p.Spec.Customization, prior.Customization)
+	diags.Append(d...)
 	if prior.ID.IsNull() && (p.Spec.StopOnFirstError || p.Spec.BatchSize > 0) {
 		m.PushImage = &pushImage{BatchSize: types.Int64Null(), StopOnFirstError: types.BoolNull()}
 		if p.Spec.BatchSize > 0 {

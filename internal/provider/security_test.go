@@ -43,7 +43,8 @@ func (c *cliRun) run(extra []string, args ...string) (string, error) {
 
 // TestAccSecurity_passwordNeverLogged runs the real CLI and the built provider at every log
 // level, with a good and a bad password, and looks for the password in logs, output, errors
-// and state.
+// and state; and for a pool's guest password in logs and output (it is applied with TRACE
+// logs, so it crosses the provider's vCenter calls).
 func TestAccSecurity_passwordNeverLogged(t *testing.T) {
 	acctest.PreCheck(t)
 	env := acctest.NewEnv(t, vcsim.Options{})
@@ -55,7 +56,7 @@ terraform {
   }
 }
 provider "instantclone" {}
-` + imageHCL("img", "secret-check")
+` + imageHCL("img", "secret-check") + poolHCL(env, poolArgs{label: "desk", name: "desk", datastores: []string{env.Datastore(0)}, size: 1, extra: customizationHCL()})
 	if err := os.WriteFile(filepath.Join(c.dir, "main.tf"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +68,16 @@ provider "instantclone" {}
 	}
 	password := env.Server.Password()
 	wrong := "Wr0ng-" + password[:8]
-	check := func(what, text string) {
-		for _, secret := range []string{password, wrong} {
+	// The guest password of the pool's customization is kept in state (sensitive), and
+	// nowhere else.
+	checkSecrets := func(what, text string, secrets ...string) {
+		for _, secret := range secrets {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s contains a password", what)
 			}
 		}
 	}
+	check := func(what, text string) { checkSecrets(what, text, password, wrong, guestPassword) }
 	for _, level := range []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR"} {
 		logFile := filepath.Join(c.dir, "tf-"+level+".log")
 		logs := []string{"TF_LOG=" + level, "TF_LOG_PATH=" + logFile}
@@ -108,7 +112,10 @@ provider "instantclone" {}
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("state", string(state))
+	checkSecrets("state", string(state), password, wrong)
+	if !strings.Contains(string(state), guestPassword) {
+		t.Error("the state lacks the pool's guest password: the check of the logs would prove nothing")
+	}
 	if out, err := c.run(creds(password), "destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		t.Fatalf("destroy: %v\n%s", err, out)
 	}

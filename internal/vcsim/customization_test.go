@@ -57,8 +57,7 @@ func disconnectedClone(t *testing.T, c *govmomi.Client, name string) types.Manag
 	}
 	var changes []types.BaseVirtualDeviceConfigSpec
 	for _, d := range devices.SelectByType((*types.VirtualEthernetCard)(nil)) {
-		card := d.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
-		card.Connectable = &types.VirtualDeviceConnectInfo{StartConnected: false, Connected: false, AllowGuestControl: true}
+		d.GetVirtualDevice().Connectable = &types.VirtualDeviceConnectInfo{StartConnected: false, Connected: false, AllowGuestControl: true}
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d})
 	}
 	info, err := cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{Name: name, Location: types.VirtualMachineRelocateSpec{DeviceChange: changes}})

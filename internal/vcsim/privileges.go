@@ -357,7 +357,18 @@ func reconfigureNeeds(this types.ManagedObjectReference, spec types.VirtualMachi
 	if spec.MemoryMB != 0 {
 		needs = append(needs, need{"VirtualMachine.Config.Memory", this})
 	}
-	spec.NumCPUs, spec.NumCoresPerSocket, spec.MemoryMB = 0, nil, 0
+	// vSphere Security, "Virtual Machine Configuration privileges": "Modify device settings"
+	// (VirtualMachine.Config.EditDevice) for an edit of a device; "Virtual Machine
+	// Interaction privileges": "Connect devices" (VirtualMachine.Interact.DeviceConnect) for
+	// connecting or disconnecting a NIC. An edit of network cards alone is modelled.
+	for _, change := range spec.DeviceChange {
+		c := change.GetVirtualDeviceConfigSpec()
+		if _, nic := c.Device.(types.BaseVirtualEthernetCard); !nic || c.Operation != types.VirtualDeviceConfigSpecOperationEdit || c.FileOperation != "" {
+			return nil, false
+		}
+		needs = append(needs, need{"VirtualMachine.Config.EditDevice", this}, need{"VirtualMachine.Interact.DeviceConnect", this})
+	}
+	spec.NumCPUs, spec.NumCoresPerSocket, spec.MemoryMB, spec.DeviceChange = 0, nil, 0, nil
 	if !reflect.ValueOf(spec).IsZero() {
 		return nil, false
 	}

@@ -96,11 +96,21 @@ func runningTask(err error) (types.ManagedObjectReference, bool) {
 
 // Message gives vCenter's own words for a fault, without Go wrapping noise.
 func Message(err error) string {
+	msg := err.Error()
 	var te task.Error
 	if errors.As(err, &te) && te.LocalizedMethodFault != nil && te.LocalizedMessage != "" {
-		return te.LocalizedMessage
+		msg = te.LocalizedMessage
 	}
-	return err.Error()
+	// A fault's faultMessage says what went wrong inside, as a guest customization's does.
+	fault.In(err, func(_ types.BaseMethodFault, _ string, details []types.LocalizableMessage) bool {
+		for _, d := range details {
+			if d.Message != "" && !strings.Contains(msg, d.Message) {
+				msg += ": " + d.Message
+			}
+		}
+		return false
+	})
+	return msg
 }
 
 // describeTransportError makes TLS failures say what to do about them.

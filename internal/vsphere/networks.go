@@ -152,41 +152,66 @@ func (c *Client) backing(ctx context.Context, id string) (types.BaseVirtualDevic
 }
 
 // nicEdits are the device changes of an InstantClone spec that put the child's NICs, in
-// order, on networks: edits of the parent's own cards, the only device changes the spec
-// allows ("edits of VirtualEthernetCard").
-func (c *Client) nicEdits(ctx context.Context, parent string, networks []string) ([]types.BaseVirtualDeviceConfigSpec, error) {
-	if len(networks) == 0 {
+// order, on networks, and with disconnect have every NIC of the child resume disconnected
+// (the SDK programming guide's "InstantCloneSpec that specifies that the virtual NIC in the
+// instant clone will be disconnected"): edits of the parent's own cards, the only device
+// changes the spec allows ("edits of VirtualEthernetCard").
+func (c *Client) nicEdits(ctx context.Context, parent string, networks []string, disconnect bool) ([]types.BaseVirtualDeviceConfigSpec, error) {
+	if len(networks) == 0 && !disconnect {
 		return nil, nil
 	}
-	c.nets.mu.Lock()
-	cards, ok := c.nets.cards[parent]
-	c.nets.mu.Unlock()
-	if !ok {
-		var err error
-		if cards, err = c.nicDevices(ctx, parent); err != nil {
-			return nil, err
-		}
-		c.nets.mu.Lock()
-		if c.nets.cards == nil {
-			c.nets.cards = map[string][]types.BaseVirtualDevice{}
-		}
-		c.nets.cards[parent] = cards
-		c.nets.mu.Unlock()
+	cards, err := c.parentCards(ctx, parent)
+	if err != nil {
+		return nil, err
 	}
 	if len(networks) > len(cards) {
 		return nil, fmt.Errorf("%d networks for the %d network cards of parent %s", len(networks), len(cards), parent)
 	}
-	edits := make([]types.BaseVirtualDeviceConfigSpec, 0, len(networks))
-	for i, id := range networks {
-		b, err := c.backing(ctx, id)
-		if err != nil {
-			return nil, err
+	edits := make([]types.BaseVirtualDeviceConfigSpec, 0, len(cards))
+	for i, card := range cards {
+		if i >= len(networks) && !disconnect {
+			break
 		}
-		dev := copyDevice(cards[i]) // the cached card stays the parent's
-		dev.GetVirtualDevice().Backing = b
+		dev := copyDevice(card) // the cached card stays the parent's
+		if i < len(networks) {
+			b, err := c.backing(ctx, networks[i])
+			if err != nil {
+				return nil, err
+			}
+			dev.GetVirtualDevice().Backing = b
+		}
+		if disconnect {
+			conn := types.VirtualDeviceConnectInfo{AllowGuestControl: true}
+			if old := card.GetVirtualDevice().Connectable; old != nil {
+				conn = *old
+			}
+			conn.Connected, conn.StartConnected = false, false
+			dev.GetVirtualDevice().Connectable = &conn
+		}
 		edits = append(edits, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: dev})
 	}
 	return edits, nil
+}
+
+// parentCards are a parent's NICs, read once: a parent's devices do not change while it runs.
+func (c *Client) parentCards(ctx context.Context, parent string) ([]types.BaseVirtualDevice, error) {
+	c.nets.mu.Lock()
+	cards, ok := c.nets.cards[parent]
+	c.nets.mu.Unlock()
+	if ok {
+		return cards, nil
+	}
+	cards, err := c.nicDevices(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.nets.mu.Lock()
+	if c.nets.cards == nil {
+		c.nets.cards = map[string][]types.BaseVirtualDevice{}
+	}
+	c.nets.cards[parent] = cards
+	c.nets.mu.Unlock()
+	return cards, nil
 }
 
 // copyDevice is a shallow copy of a device of any concrete type (VirtualVmxnet3, VirtualE1000e...).

@@ -232,7 +232,7 @@ func (c *Client) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (s
 	for _, k := range keys {
 		spec.Config = append(spec.Config, &types.OptionValue{Key: k, Value: s.ExtraConfig[k]})
 	}
-	edits, err := c.nicEdits(ctx, s.Parent, s.Networks)
+	edits, err := c.nicEdits(ctx, s.Parent, s.Networks, s.DisconnectNICs)
 	if err != nil {
 		return "", wrap(err, "putting the NICs of %s on %v", s.Name, s.Networks)
 	}

@@ -61,6 +61,9 @@ type VCenter struct {
 	hardware map[string]engine.Hardware
 	// the network of each NIC, by VM; a VM not listed has one NIC on Network
 	nics map[string][]string
+	// instant clones made with their NICs disconnected, and what Customize gave them
+	disconnected map[string]bool
+	customized   map[string]engine.GuestCustomization
 }
 
 // The networks every fake has: a standard network, which VMs start on, and a port group.
@@ -98,6 +101,9 @@ func New(o Options) *VCenter {
 		forks:     map[string]int{},
 		hardware:  map[string]engine.Hardware{},
 		nics:      map[string][]string{},
+
+		disconnected: map[string]bool{},
+		customized:   map[string]engine.GuestCustomization{},
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
@@ -513,8 +519,41 @@ func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (st
 	id, err := v.place(s.Name, folder, ds, parent.Host, true)
 	if err == nil {
 		v.nics[id] = nics
+		v.disconnected[id] = s.DisconnectNICs
 	}
 	return id, err
+}
+
+// Customize implements engine.Port: like vCenter, it needs the clone running and a guest
+// login, and connects the NICs only once the guest has its identity.
+func (v *VCenter) Customize(_ context.Context, id string, c engine.GuestCustomization) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Customize", id); err != nil {
+		return err
+	}
+	vm, ok := v.vms[id]
+	switch {
+	case !ok:
+		return notFound("virtual machine", id)
+	case !vm.PoweredOn:
+		return fmt.Errorf("InvalidPowerState: %s is not powered on", id)
+	case c.User == "" || c.Password == "":
+		return fmt.Errorf("InvalidGuestLogin: no guest login for %s", id)
+	case len(c.NICs) > len(v.nicsOf(id)):
+		return fmt.Errorf("NicSettingMismatch: %d NIC settings for the %d NICs of %s", len(c.NICs), len(v.nicsOf(id)), id)
+	}
+	v.customized[id] = c
+	v.disconnected[id] = false
+	return nil
+}
+
+// Customized is what Customize gave a VM, and whether its NICs are connected.
+func (v *VCenter) Customized(id string) (engine.GuestCustomization, bool, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	c, ok := v.customized[id]
+	return c, ok, !v.disconnected[id]
 }
 
 // NICs implements engine.Port.
