@@ -96,7 +96,11 @@ func TestAccPrivileges_documentedRole(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: config(2, ""), Check: expectClones(t, env, "role", "role", 2, []int{2}, ds)},
+			{
+				// Guest customization needs its privileges too.
+				Config: config(2, customizationHCL()),
+				Check:  resource.ComposeAggregateTestCheckFunc(expectClones(t, env, "role", "role", 2, []int{2}, ds), checkCustomized(t, env, "role", 2)),
+			},
 			{
 				Config: config(3, `push_image_token = "again"`) + attachHCL("extra", env.Datastore(1), ""),
 				Check:  expectClones(t, env, "role", "role", 3, []int{2, 1}, both),

@@ -359,14 +359,14 @@ func reconfigureNeeds(this types.ManagedObjectReference, spec types.VirtualMachi
 	}
 	// vSphere Security, "Virtual Machine Configuration privileges": "Modify device settings"
 	// (VirtualMachine.Config.EditDevice) for an edit of a device; "Virtual Machine
-	// Interaction privileges": "Connect devices" (VirtualMachine.Interact.DeviceConnect) for
+	// Interaction privileges": "Connect devices" (VirtualMachine.Interact.DeviceConnection) for
 	// connecting or disconnecting a NIC. An edit of network cards alone is modelled.
 	for _, change := range spec.DeviceChange {
 		c := change.GetVirtualDeviceConfigSpec()
 		if _, nic := c.Device.(types.BaseVirtualEthernetCard); !nic || c.Operation != types.VirtualDeviceConfigSpecOperationEdit || c.FileOperation != "" {
 			return nil, false
 		}
-		needs = append(needs, need{"VirtualMachine.Config.EditDevice", this}, need{"VirtualMachine.Interact.DeviceConnect", this})
+		needs = append(needs, need{"VirtualMachine.Config.EditDevice", this}, need{"VirtualMachine.Interact.DeviceConnection", this})
 	}
 	spec.NumCPUs, spec.NumCoresPerSocket, spec.MemoryMB, spec.DeviceChange = 0, nil, 0, nil
 	if !reflect.ValueOf(spec).IsZero() {

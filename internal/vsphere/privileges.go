@@ -26,7 +26,7 @@ var Privileges = []Privilege{
 	{"VirtualMachine.Config.Memory", "the memory of an image's template, when the image sets memory_mb (ReconfigVM_Task)"},
 	{"VirtualMachine.Provisioning.Customize", "a pool's guest customization, when it has a customization block (CustomizeGuest_Task, StartGuestNetwork_Task)"},
 	{"VirtualMachine.Config.EditDevice", "connecting a customized clone's network cards once its guest has its identity (ReconfigVM_Task)"},
-	{"VirtualMachine.Interact.DeviceConnect", "the same: the cards start disconnected and are connected then (ReconfigVM_Task)"},
+	{"VirtualMachine.Interact.DeviceConnection", "the same: the cards start disconnected and are connected then (ReconfigVM_Task)"},
 	{"Network.Assign", "the networks of a pool's network_ids, which its clones' NICs are put on (InstantClone_Task)"},
 	{"VirtualMachine.State.CreateSnapshot", "the snapshot of each replica that parents are linked clones of (CreateSnapshot_Task)"},
 	{"Resource.AssignVMToPool", "replicas, parents and clones in the pool's resource pool (CloneVM_Task, InstantClone_Task)"},
