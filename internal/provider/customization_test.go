@@ -94,6 +94,7 @@ func TestAccPool_customization(t *testing.T) {
 					resource.TestCheckResourceAttr("instantclone_pool.test", "customization.network_interface.0.ipv4_range", "10.0.9.10-10.0.9.19"),
 					resource.TestCheckResourceAttr("instantclone_pool.test", "customization.guest_password", guestPassword),
 					checkNotInVCenter(t, env, guestPassword),
+					checkCalls(env, "ReconfigVM_Task", 3), // each clone's NICs connected once customized, no more
 				),
 			},
 			{Config: config(5, one, ""), Check: checkCustomized(t, env, "desk", 5)},
@@ -108,6 +109,35 @@ func TestAccPool_customization(t *testing.T) {
 			},
 			{ResourceName: "instantclone_pool.test", ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"customization.guest_password", "timeouts"}},
 		},
+	})
+}
+
+// checkCalls checks how many calls of method the simulator has answered so far.
+func checkCalls(env *acctest.Env, method string, want int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := env.Server.Calls()[method]; got != want {
+			return fmt.Errorf("%d %s call(s), want %d", got, method, want)
+		}
+		return nil
+	}
+}
+
+// TestAccPool_customizationWhereLocationIgnored: on a vCenter that ignores the InstantClone
+// spec's location (the vSphere 8.0 SDK guide's reading), the clones resume with their NICs
+// connected; each is disconnected before its guest changes identity, then customized and
+// connected again.
+func TestAccPool_customizationWhereLocationIgnored(t *testing.T) {
+	acctest.PreCheck(t)
+	env := acctest.NewEnv(t, vcsim.Options{InstantCloneIgnoresLocation: true})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: poolConfig(env, poolArgs{label: "test", name: "desk", datastores: []string{env.Datastore(0)}, size: 2, extra: customizationHCL()}),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkCustomized(t, env, "desk", 2),
+				checkCalls(env, "ReconfigVM_Task", 4), // disconnected, then connected
+			),
+		}},
 	})
 }
 

@@ -81,9 +81,9 @@ type instantCloneSource struct {
 // InstantCloneOptions choose between readings of the reference where vCenter versions differ.
 type InstantCloneOptions struct {
 	// IgnoreLocation places every instant clone as if spec.location were empty (the root VM
-	// folder; the source's datastore, resource pool and host) whatever it says: the vSphere
-	// 8.0 SDK programming guide's reading ("The location property of InstantCloneSpec is
-	// ignored").
+	// folder; the source's datastore, resource pool and host; no device edits) whatever it
+	// says: the vSphere 8.0 SDK programming guide's reading ("The location property of
+	// InstantCloneSpec is ignored").
 	// Off, the clone goes where the supported settings of spec.location say, on its source's
 	// host.
 	IgnoreLocation bool
@@ -134,6 +134,9 @@ func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.
 	var loc *location
 	if src.opts.IgnoreLocation {
 		loc, fault = withSource(ctx, vm)
+		// Its device edits go with the rest of the location: the child's NICs are its
+		// source's, connected as they were.
+		spec.Location.DeviceChange = nil
 	} else {
 		loc, fault = place(ctx, vm, &spec.Location)
 	}

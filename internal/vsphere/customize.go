@@ -38,6 +38,17 @@ func (c *Client) Customize(ctx context.Context, id string, g engine.GuestCustomi
 	if len(g.NICs) > len(cards) {
 		return fmt.Errorf("customizing %s: settings for %d NICs, and it has %d", id, len(g.NICs), len(cards))
 	}
+	// A vCenter that ignores the spec's location (the vSphere 8.0 SDK guide's reading:
+	// "The location property of InstantCloneSpec is ignored") resumes the clone with its
+	// cards connected: they are disconnected before the guest changes its identity.
+	for _, d := range cards {
+		if conn := d.GetVirtualDevice().Connectable; conn == nil || conn.Connected {
+			if err := c.setNICsConnected(ctx, id, cards, false); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	auth := &types.NamePasswordAuthentication{Username: g.User, Password: g.Password}
 	spec := customizationSpec(g, vm.Config.GuestId, len(cards))
 	_, err = c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
@@ -50,7 +61,7 @@ func (c *Client) Customize(ctx context.Context, id string, g engine.GuestCustomi
 	if err != nil {
 		return wrap(err, "customizing the guest of %s as %s", id, g.HostName)
 	}
-	if err := c.connectNICs(ctx, id, cards); err != nil {
+	if err := c.setNICsConnected(ctx, id, cards, true); err != nil {
 		return err
 	}
 	_, err = c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
@@ -66,8 +77,8 @@ func (c *Client) Customize(ctx context.Context, id string, g engine.GuestCustomi
 	return nil
 }
 
-// connectNICs connects a running VM's NICs, and has them connect at power-on again.
-func (c *Client) connectNICs(ctx context.Context, id string, cards object.VirtualDeviceList) error {
+// setNICsConnected connects or disconnects a running VM's NICs, now and at power-on.
+func (c *Client) setNICsConnected(ctx context.Context, id string, cards object.VirtualDeviceList, connected bool) error {
 	changes := make([]types.BaseVirtualDeviceConfigSpec, 0, len(cards))
 	for _, d := range cards {
 		dev := copyDevice(d)
@@ -75,7 +86,7 @@ func (c *Client) connectNICs(ctx context.Context, id string, cards object.Virtua
 		if old := d.GetVirtualDevice().Connectable; old != nil {
 			conn = *old
 		}
-		conn.Connected, conn.StartConnected = true, true
+		conn.Connected, conn.StartConnected = connected, connected
 		dev.GetVirtualDevice().Connectable = &conn
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: dev})
 	}
@@ -83,7 +94,10 @@ func (c *Client) connectNICs(ctx context.Context, id string, cards object.Virtua
 		return c.vm(id).Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: changes})
 	})
 	if err != nil {
-		return wrap(err, "connecting the NICs of %s", id)
+		if connected {
+			return wrap(err, "connecting the NICs of %s", id)
+		}
+		return wrap(err, "disconnecting the NICs of %s", id)
 	}
 	return nil
 }
