@@ -47,7 +47,8 @@ func answerVMMethod(r *simulator.Registry, method string, wrap func(*simulator.V
 	}
 }
 
-// shadowInSession makes h the object ctx's session resolves for vm.
+// shadowInSession makes h the object ctx's session resolves for vm (or any other object h
+// wraps).
 //
 // Service.call lets the session's lookup override the object the Handler
 // returns, and Session.Get falls back to the main registry, so for any
@@ -55,7 +56,7 @@ func answerVMMethod(r *simulator.Registry, method string, wrap func(*simulator.V
 // ctx.Session is this request's own copy of the session (SetSession stores
 // the shared one separately), so giving it a one-object registry affects
 // this call alone; the InstantClone path uses nothing else from it.
-func shadowInSession(ctx *simulator.Context, vm *simulator.VirtualMachine, h mo.Reference) {
+func shadowInSession(ctx *simulator.Context, vm mo.Reference, h mo.Reference) {
 	if ctx.Session == nil {
 		return // not logged in: the call is refused anyway
 	}

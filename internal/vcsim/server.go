@@ -207,6 +207,7 @@ func Start(opts Options) (_ *Server, err error) {
 	enforceVCenterRules(m.Service.Context.Map, s.log.refuse)
 	enableFreezingGuests(m.Service.Context.Map)
 	enableGuestCustomization(m.Service.Context.Map)
+	enableMaintenance(m.Service.Context.Map)
 	s.log.observe(m.Service.Context.Map)
 	s.observeSessions(m.Service.Context.Map)
 
