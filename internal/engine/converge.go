@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -18,8 +19,9 @@ import (
 // placementEnv is where a pool's clones may go: the attached datastores and, for each, the
 // hosts of the pool's resource pool that mount it.
 type placementEnv struct {
-	datastores []string
-	hosts      map[string][]string
+	datastores []string            // the attached datastores that can take clones now
+	hosts      map[string][]string // for each of those, the usable hosts that mount it
+	unusable   map[string]string   // the hosts that take no clone, and why
 }
 
 // resolve checks every object a spec names, before anything is created.
@@ -64,16 +66,43 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 	if err != nil {
 		return nil, fmt.Errorf("reading the hosts and datastores of pool %s: %w", spec.Name, err)
 	}
-	env := &placementEnv{datastores: datastores, hosts: map[string][]string{}}
+	return placeOn(spec, datastores, found)
+}
+
+// placeOn keeps, of the pool's datastores and the resource pool's hosts, what can take
+// clones now: hosts that are connected and not in (nor entering) maintenance mode, and the
+// datastores one of those mounts. A datastore no usable host mounts takes no clone, and the
+// clones on it move; a pool with clones and no usable host at all fails, naming every host.
+func placeOn(spec PoolSpec, datastores []string, found *Environment) (*placementEnv, error) {
+	env := &placementEnv{hosts: map[string][]string{}, unusable: found.Unusable}
 	for _, ds := range datastores {
+		mounted := false
 		for _, h := range found.Hosts {
-			if slices.Contains(found.Mounts[ds], h) {
+			if !slices.Contains(found.Mounts[ds], h) {
+				continue
+			}
+			mounted = true
+			if _, out := found.Unusable[h]; !out {
 				env.hosts[ds] = append(env.hosts[ds], h)
 			}
 		}
-		if len(env.hosts[ds]) == 0 {
+		if !mounted {
 			return nil, inputError("datastore_ids", "Datastore not visible from the pool's hosts", "Datastore %s is not mounted on any host of resource pool %s (%v).", ds, spec.ResourcePool, found.Hosts)
 		}
+		if len(env.hosts[ds]) > 0 {
+			env.datastores = append(env.datastores, ds)
+		}
+	}
+	if len(env.datastores) == 0 && spec.Size > 0 {
+		states := make([]string, 0, len(found.Hosts))
+		for _, h := range found.Hosts {
+			state := found.Unusable[h]
+			if state == "" {
+				state = "mounts none of the pool's datastores"
+			}
+			states = append(states, fmt.Sprintf("%s (%s)", h, state))
+		}
+		return nil, inputError("resource_pool_id", "No usable host", "No host of resource pool %s can take the pool's clones now: %s. Bring a host out of maintenance mode or reconnect it; nothing was changed.", spec.ResourcePool, strings.Join(states, ", "))
 	}
 	return env, nil
 }

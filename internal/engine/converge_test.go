@@ -14,8 +14,17 @@ func TestPlanConverge(t *testing.T) {
 		hosts:      map[string][]string{"ds-a": {"h1", "h2"}, "ds-b": {"h1", "h2"}, "ds-c": {"h1", "h2"}},
 	}
 	img := generation{image: "img-1"}
+	// Clones alternate between the two hosts, as the pool makes them.
 	clone := func(i int, ds string, image string) Clone {
-		return Clone{Name: pattern.Name(i), ID: "vm-" + pattern.Name(i), Index: i, Datastore: ds, Host: "h1", ImageID: image}
+		return Clone{Name: pattern.Name(i), ID: "vm-" + pattern.Name(i), Index: i, Datastore: ds, Host: "h" + string(rune('1'+(i+1)%2)), ImageID: image}
+	}
+	onHost := func(host string, cs []Clone) []Clone {
+		out := make([]Clone, len(cs))
+		for i, c := range cs {
+			c.Host = host
+			out[i] = c
+		}
+		return out
 	}
 	six := func(dsA, dsB string) []Clone {
 		var out []Clone
@@ -44,6 +53,9 @@ func TestPlanConverge(t *testing.T) {
 		{name: "detached datastore is evacuated", clones: six("ds-a", "ds-x"), size: 6, policy: RebalanceOnProvision, target: img, jobs: 3, mv: 3},
 		{name: "shrink removes the highest", clones: six("ds-a", "ds-b"), size: 2, policy: RebalanceImmediate, target: img, remove: 4},
 		{name: "push recreates all", clones: six("ds-a", "ds-b"), size: 6, policy: RebalanceOnProvision, target: generation{image: "img-2"}, jobs: 6},
+		{name: "immediate: a host back in service takes its share", clones: onHost("h1", six("ds-a", "ds-b")), size: 6, policy: RebalanceImmediate, target: img, jobs: 3, mv: 3},
+		{name: "on_provision: hosts stay as they are", clones: onHost("h1", six("ds-a", "ds-b")), size: 6, policy: RebalanceOnProvision, target: img},
+		{name: "a clone on a host that left is recreated", clones: onHost("h3", six("ds-a", "ds-b"))[:2], size: 2, policy: RebalanceOnProvision, target: img, jobs: 2, mv: 2},
 		{name: "push token recreates all", clones: six("ds-a", "ds-b"), size: 6, policy: RebalanceImmediate, target: generation{image: "img-1", token: "t"}, jobs: 6},
 	}
 	for _, tt := range tests {
@@ -76,6 +88,21 @@ func TestPlanConverge(t *testing.T) {
 				if hi-lo > 1 {
 					t.Fatalf("unbalanced result %v", final)
 				}
+			}
+			perHost := map[string]int{}
+			for _, j := range plan.Jobs {
+				perHost[j.Host]++
+			}
+			for _, c := range tt.clones {
+				if !replaced[c.Name] && !removed[c.Name] {
+					perHost[c.Host]++
+				}
+			}
+			if h3 := perHost["h3"]; h3 > 0 {
+				t.Fatalf("%d clone(s) left on h3, a host the pool cannot use", h3)
+			}
+			if tt.policy == RebalanceImmediate && tt.size > 1 && (perHost["h1"]-perHost["h2"] > 1 || perHost["h2"]-perHost["h1"] > 1) {
+				t.Fatalf("unbalanced hosts %v", perHost)
 			}
 			for _, c := range plan.Remove {
 				if c.Index <= tt.size {

@@ -10,7 +10,8 @@ import (
 )
 
 // ReadPool observes a pool: its folder, clones and the internal VMs it forks from, in one
-// property-collector retrieve whatever the pool's size.
+// property-collector retrieve whatever the pool's size, and the state of its hosts in one
+// more.
 func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
 	folders, fs, vms, err := e.readExistingClonePrep(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -42,7 +43,13 @@ func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
 			internal.vms = append(internal.vms, vm)
 		}
 	}
-	return observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal), nil
+	p := observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal)
+	hosts, err := e.hostDrift(ctx, rec, p, internal)
+	if err != nil {
+		return nil, err
+	}
+	p.Drift = append(p.Drift, hosts...)
+	return p, nil
 }
 
 // observe builds the pool view and its drift from what vCenter holds.

@@ -41,8 +41,8 @@ type Port interface {
 	// SourceVM finds the VM an image is published from, by inventory path, managed object ID or BIOS UUID, and reads
 	// its snapshots.
 	SourceVM(ctx context.Context, ref string) (*SourceVM, error)
-	// Environment reads what placement needs: the hosts that run a resource pool's VMs and,
-	// for each datastore, the hosts that mount it.
+	// Environment reads what placement needs, in one round trip: the hosts that run a
+	// resource pool's VMs with their state and, for each datastore, the hosts that mount it.
 	Environment(ctx context.Context, resourcePoolID string, datastoreIDs []string) (*Environment, error)
 
 	// NICs lists a VM's network cards in device order, each with the network it is on.
@@ -134,6 +134,9 @@ type Environment struct {
 	Hosts []string
 	// Mounts lists, for each datastore asked about, the hosts that mount it.
 	Mounts map[string][]string
+	// Unusable says, of each host that can take no VM now, why: "in maintenance mode",
+	// "entering maintenance mode", "disconnected", "not responding".
+	Unusable map[string]string
 }
 
 // CloneSpec says where a clone lands.

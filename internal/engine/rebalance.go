@@ -37,13 +37,50 @@ func planRebalance(current []Clone, size int, env *placementEnv, policy string) 
 	}
 	var kept []Clone
 	for _, ds := range sortedKeys(byDS) {
-		cs := byDS[ds]
-		sortClones(cs, false)
-		over := max(0, len(cs)-targets[ds])
-		kept = append(kept, cs[:len(cs)-over]...)
-		move = append(move, cs[len(cs)-over:]...)
+		kept, move = giveUpOver(byDS[ds], targets[ds], kept, move)
 	}
-	return kept, move
+	// Then hosts: a host that came back, or joined, takes its share; the clones moved for
+	// it are the highest-numbered of the fullest hosts.
+	hostTargets := placement.Targets(size, usableHosts(env), hostCounts(kept))
+	byHost := map[string][]Clone{}
+	for _, c := range kept {
+		byHost[c.Host] = append(byHost[c.Host], c)
+	}
+	var balanced []Clone
+	for _, h := range sortedKeys(byHost) {
+		balanced, move = giveUpOver(byHost[h], hostTargets[h], balanced, move)
+	}
+	return balanced, move
+}
+
+// giveUpOver keeps the lowest-numbered target clones of cs and moves the rest.
+func giveUpOver(cs []Clone, target int, kept, move []Clone) ([]Clone, []Clone) {
+	sortClones(cs, false)
+	over := max(0, len(cs)-target)
+	return append(kept, cs[:len(cs)-over]...), append(move, cs[len(cs)-over:]...)
+}
+
+// usableHosts lists, sorted, the hosts that can take some of the pool's clones.
+func usableHosts(env *placementEnv) []string {
+	var out []string
+	for _, hs := range env.hosts {
+		for _, h := range hs {
+			if !slices.Contains(out, h) {
+				out = append(out, h)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hostCounts counts clones per host.
+func hostCounts(cs []Clone) map[string]int {
+	out := map[string]int{}
+	for _, c := range cs {
+		out[c.Host]++
+	}
+	return out
 }
 
 // hostLoad counts clones per host and per (datastore, host), so that new clones use hosts

@@ -8,6 +8,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -64,6 +65,8 @@ type VCenter struct {
 	// instant clones made with their NICs disconnected, and what Customize gave them
 	disconnected map[string]bool
 	customized   map[string]engine.GuestCustomization
+	// hosts that take no VM, and why
+	unusable map[string]string
 }
 
 // The networks every fake has: a standard network, which VMs start on, and a port group.
@@ -104,6 +107,7 @@ func New(o Options) *VCenter {
 
 		disconnected: map[string]bool{},
 		customized:   map[string]engine.GuestCustomization{},
+		unusable:     map[string]string{},
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
@@ -419,7 +423,7 @@ func (v *VCenter) Environment(_ context.Context, pool string, datastores []strin
 	if pool != ResourcePool {
 		return nil, notFound("resource pool", pool)
 	}
-	env := &engine.Environment{Hosts: append([]string{}, v.hosts...), Mounts: map[string][]string{}}
+	env := &engine.Environment{Hosts: append([]string{}, v.hosts...), Mounts: map[string][]string{}, Unusable: maps.Clone(v.unusable)}
 	for _, ds := range datastores {
 		m, ok := v.mounts[ds]
 		if !ok {
@@ -430,10 +434,43 @@ func (v *VCenter) Environment(_ context.Context, pool string, datastores []strin
 	return env, nil
 }
 
+// SetHostState makes a host unusable, with vCenter's words for why ("in maintenance mode",
+// "entering maintenance mode", "disconnected"), or usable again with "".
+func (v *VCenter) SetHostState(host, state string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if state == "" {
+		delete(v.unusable, host)
+		return
+	}
+	v.unusable[host] = state
+}
+
+// AddHost adds a host to the cluster, mounting every datastore.
+func (v *VCenter) AddHost(host string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.hosts = append(v.hosts, host)
+	for ds := range v.mounts {
+		v.mounts[ds] = append(v.mounts[ds], host)
+	}
+}
+
+// refusesWork is what vCenter says of a power-on or a clone on a host that cannot take it.
+func (v *VCenter) refusesWork(host string) error {
+	if state, out := v.unusable[host]; out {
+		return fmt.Errorf("InvalidState: host %s is %s", host, state)
+	}
+	return nil
+}
+
 // place checks a new VM's name and folder and stores it; v.mu is held.
 func (v *VCenter) place(name, folderID, datastore, host string, poweredOn bool) (string, error) {
 	if _, ok := v.folders[folderID]; !ok {
 		return "", notFound("folder", folderID)
+	}
+	if err := v.refusesWork(host); err != nil {
+		return "", err
 	}
 	for _, vm := range v.vms {
 		if vm.Folder == folderID && vm.Name == name {
@@ -629,6 +666,9 @@ func (v *VCenter) PowerOn(_ context.Context, id string) error {
 	vm, ok := v.vms[id]
 	if !ok {
 		return notFound("virtual machine", id)
+	}
+	if err := v.refusesWork(vm.Host); err != nil && !vm.PoweredOn {
+		return err
 	}
 	vm.PoweredOn = true
 	return nil
