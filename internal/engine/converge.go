@@ -13,8 +13,10 @@ import (
 )
 
 // Converge is the one loop behind create, resize, push-image, rebalance and drift repair:
-// publish the image where the pool needs it, plan (resize.go, pushimage.go, rebalance.go),
-// remove and (re)create clones, record the result, collect internal VMs no pool needs.
+// publish the image where the pool needs it, plan (internal/placement decides every
+// placement), remove and (re)create clones, record the result, collect internal VMs no pool
+// needs. A pool grows by creating the numbers it lacks and shrinks by removing its
+// highest-numbered clones; clones the pattern cannot number, or numbered twice, go too.
 
 // placementEnv is where a pool's clones may go: the attached datastores and, for each, the
 // hosts of the pool's resource pool that mount it.
@@ -193,7 +195,10 @@ func (e *Engine) convergeClones(ctx context.Context, id string, spec PoolSpec, p
 		if err != nil {
 			return err
 		}
-		plan := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
+		plan, err := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
+		if err != nil {
+			return capacityError(err)
+		}
 		if pass > 1 && len(plan.Jobs)+len(plan.Remove) == 0 {
 			return nil
 		}
@@ -262,7 +267,7 @@ type cloneJob struct {
 	OldID     string
 	Datastore string
 	Host      string
-	Move      bool   // a rebalance move, not a push or a repair
+	Reason    placement.Reason
 	Parent    string // the parent it forks from (assignParents)
 }
 
@@ -272,38 +277,51 @@ type convergePlan struct {
 	Jobs   []cloneJob
 }
 
-// Moves counts the clones recreated only to change datastore.
+// Moves counts the clones recreated only to change datastore or host.
 func (p convergePlan) Moves() int {
-	n := 0
-	for _, j := range p.Jobs {
-		if j.Move {
-			n++
-		}
-	}
-	return n
+	return len(slices.DeleteFunc(slices.Clone(p.Jobs), func(j cloneJob) bool { return !j.Reason.Moves() }))
 }
 
-// planConverge decides which clones to remove, recreate and create, and where: resize first,
-// then push-image, then rebalance; every clone created goes to the least-loaded datastore
-// and host.
-func planConverge(clones []Clone, size int, pattern NamingPattern, target generation, env *placementEnv, policy string) convergePlan {
-	keep, remove := planResize(clones, size)
-	current, stale := planPush(keep, target)
-	stay, move := planRebalance(current, size, env, policy)
-	place := append(append(missingClones(keep, size, pattern), stale...), move...)
-	sortClones(place, false)
-
-	plan := convergePlan{Remove: remove}
-	dsPicks := placement.Spread(len(place), placement.Counts(toPlacement(stay)), env.datastores)
-	hosts := newHostLoad(stay)
-	for i, c := range place {
-		ds := dsPicks[i]
-		plan.Jobs = append(plan.Jobs, cloneJob{
-			Name: c.Name, Index: c.Index, OldID: c.ID, Datastore: ds, Host: hosts.pick(ds, env.hosts[ds]),
-			Move: c.ID != "" && target.of(c),
-		})
+// planConverge asks the placement planner which clones to remove, recreate and create, and
+// where (internal/placement decides every placement; the engine runs the plan).
+func planConverge(clones []Clone, size int, pattern NamingPattern, target generation, env *placementEnv, policy string) (convergePlan, error) {
+	in := placement.Input{Size: size, Immediate: policy == RebalanceImmediate}
+	byNumber := map[int][]Clone{}
+	for _, c := range clones {
+		in.Clones = append(in.Clones, placement.Clone{Name: c.Name, Index: c.Index, Datastore: c.Datastore, Host: c.Host, Stale: !target.of(c)})
+		byNumber[c.Index] = append(byNumber[c.Index], c)
 	}
-	return plan
+	for _, ds := range env.datastores {
+		in.Datastores = append(in.Datastores, placement.Datastore{ID: ds, Hosts: env.hosts[ds], Takes: true, Limit: placement.Unlimited})
+	}
+	decided, err := placement.Decide(in)
+	if err != nil {
+		return convergePlan{}, err
+	}
+	find := func(pc placement.Clone) Clone {
+		for _, c := range byNumber[pc.Index] {
+			if c.Name == pc.Name && c.Datastore == pc.Datastore && c.Host == pc.Host {
+				return c
+			}
+		}
+		return Clone{Name: pc.Name, Index: pc.Index}
+	}
+	var plan convergePlan
+	for _, r := range decided.Remove {
+		plan.Remove = append(plan.Remove, find(r))
+	}
+	for _, j := range decided.Jobs {
+		job := cloneJob{Name: pattern.Name(j.Index), Index: j.Index, Datastore: j.Datastore, Host: j.Host, Reason: j.Reason}
+		if j.Replaces {
+			for _, c := range byNumber[j.Index] {
+				if !slices.ContainsFunc(plan.Remove, func(r Clone) bool { return r.ID == c.ID }) {
+					job.OldID, job.Name = c.ID, c.Name
+				}
+			}
+		}
+		plan.Jobs = append(plan.Jobs, job)
+	}
+	return plan, nil
 }
 
 func clonesAsVMs(cs []Clone) []VM {
@@ -439,4 +457,13 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 		return id, fmt.Errorf("marking clone %s (%s): %w", job.Name, id, err)
 	}
 	return id, nil
+}
+
+// capacityError turns the planner's capacity error into a diagnostic on datastore_ids.
+func capacityError(err error) error {
+	var ce *placement.CapacityError
+	if errors.As(err, &ce) {
+		return inputError("datastore_ids", "Not enough room for the pool", "%s; attach more datastores or make the pool smaller.", ce)
+	}
+	return err
 }

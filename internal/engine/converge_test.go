@@ -60,7 +60,10 @@ func TestPlanConverge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := planConverge(tt.clones, tt.size, pattern, tt.target, env, tt.policy)
+			plan, err := planConverge(tt.clones, tt.size, pattern, tt.target, env, tt.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(plan.Remove) != tt.remove || len(plan.Jobs) != tt.jobs || plan.Moves() != tt.mv {
 				t.Fatalf("remove %d jobs %d moves %d, want %d %d %d: %+v", len(plan.Remove), len(plan.Jobs), plan.Moves(), tt.remove, tt.jobs, tt.mv, plan)
 			}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+
+	"github.com/instantclone/terraform-provider-instantclone/internal/placement"
 )
 
 // vSphere administrators patch hosts by putting them into maintenance mode, which waits until
@@ -56,30 +59,33 @@ func (e *Engine) hostDrift(ctx context.Context, rec *poolRecord, p *Pool, intern
 		}
 		return nil, err
 	}
-	if rec.Rebalance == RebalanceImmediate && rec.Size > 1 {
-		counts := map[string]int{}
-		for _, c := range p.Clones {
-			if _, unusable := found.Unusable[c.Host]; !unusable {
-				counts[c.Host]++
+	// With immediate, the planner says whether the hosts need evening out; the datastores'
+	// own imbalance has its line already.
+	if rec.Rebalance == RebalanceImmediate && !unbalanced(p) {
+		if pattern, err := ParseNamingPattern(rec.NamingPattern); err == nil {
+			plan, err := planConverge(p.Clones, rec.Size, pattern, generation{rec.ImageID, rec.PushToken}, env, rec.Rebalance)
+			if err == nil && slices.ContainsFunc(plan.Jobs, func(j cloneJob) bool { return j.Reason == placement.Rebalance }) {
+				out = append(out, "clones are unbalanced across hosts: "+formatHostCounts(p.Clones, env))
 			}
-		}
-		hosts := usableHosts(env)
-		lo, hi := -1, 0
-		for _, h := range hosts {
-			if lo < 0 || counts[h] < lo {
-				lo = counts[h]
-			}
-			hi = max(hi, counts[h])
-		}
-		if len(hosts) > 1 && hi-lo > 1 {
-			out = append(out, "clones are unbalanced across hosts: "+formatHostCounts(counts, hosts))
 		}
 	}
 	return out, nil
 }
 
-func formatHostCounts(counts map[string]int, hosts []string) string {
-	sorted := append([]string{}, hosts...)
-	sort.Strings(sorted)
-	return formatCounts(counts, sorted)
+// formatHostCounts counts the clones on each usable host of the pool.
+func formatHostCounts(clones []Clone, env *placementEnv) string {
+	counts := map[string]int{}
+	for _, c := range clones {
+		counts[c.Host]++
+	}
+	var hosts []string
+	for _, hs := range env.hosts {
+		for _, h := range hs {
+			if !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	sort.Strings(hosts)
+	return formatCounts(counts, hosts)
 }

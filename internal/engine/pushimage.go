@@ -12,21 +12,6 @@ type generation struct{ image, token string }
 
 func (g generation) of(c Clone) bool { return c.ImageID == g.image && c.PushToken == g.token }
 
-// planPush splits kept clones into those already on the target generation and those to
-// recreate from it.
-func planPush(keep map[int]Clone, target generation) (current, stale []Clone) {
-	for _, c := range keep {
-		if target.of(c) {
-			current = append(current, c)
-		} else {
-			stale = append(stale, c)
-		}
-	}
-	sortClones(current, false)
-	sortClones(stale, false)
-	return current, stale
-}
-
 // serviceWindow bounds the clones out of service at once: a clone being recreated is out of
 // service from its removal until its replacement runs. Creating a missing clone takes nothing
 // out of service and needs no place in the window.

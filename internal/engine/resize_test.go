@@ -20,7 +20,7 @@ func TestResize(t *testing.T) {
 	}{
 		{10, "datastore-1=3 datastore-2=3 datastore-3=2 datastore-4=2", 10, 0, []string{"d-1", "d-10"}},
 		{13, "datastore-1=4 datastore-2=3 datastore-3=3 datastore-4=3", 3, 0, []string{"d-11", "d-13"}},
-		{5, "datastore-1=2 datastore-2=1 datastore-3=1 datastore-4=1", 0, 8, []string{"d-1", "d-5"}},
+		{5, "datastore-1=1 datastore-2=2 datastore-3=1 datastore-4=1", 0, 8, []string{"d-1", "d-5"}},
 		{0, "datastore-1=0 datastore-2=0 datastore-3=0 datastore-4=0", 0, 5, nil},
 	}
 	ctx := context.Background()

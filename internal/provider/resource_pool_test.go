@@ -15,7 +15,6 @@ import (
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/acctest"
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
-	"github.com/instantclone/terraform-provider-instantclone/internal/placement"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
 )
 
@@ -312,16 +311,46 @@ func TestAccPool_basic(t *testing.T) {
 	})
 }
 
-// minMovesAfterShrink is the fewest moves that balance the clones left after a shrink to size.
+// minMovesAfterShrink is the fewest moves that leave the clones kept by a shrink to size
+// within one of each other per datastore and per host: the most of them that can stay (a
+// search over every subset; a shrink keeps few) while each datastore and host can still reach
+// its even share.
 func minMovesAfterShrink(t *testing.T, env *acctest.Env, folder string, size int, ds []string) int {
-	var left []placement.Clone
+	type place struct{ ds, host string }
+	var left []place
 	for name, vm := range readInventory(t, env, folder).clones {
 		var n int
 		if _, err := fmt.Sscanf(name[strings.LastIndex(name, "-")+1:], "%d", &n); err == nil && n <= size {
-			left = append(left, placement.Clone{Name: name, Index: n, Datastore: vm.Datastore})
+			left = append(left, place{vm.Datastore, vm.Host})
 		}
 	}
-	return placement.MinMoves(left, ds)
+	canReach := func(ids []string, counts map[string]int) bool {
+		base, rem, full := size/len(ids), size%len(ids), 0
+		for _, id := range ids {
+			if counts[id] > base+1 {
+				return false
+			}
+			if counts[id] == base+1 {
+				full++
+			}
+		}
+		return full <= rem
+	}
+	most := 0
+	for mask := range 1 << len(left) {
+		dsCount, hostCount, n := map[string]int{}, map[string]int{}, 0
+		for i, p := range left {
+			if mask&(1<<i) != 0 {
+				dsCount[p.ds]++
+				hostCount[p.host]++
+				n++
+			}
+		}
+		if n > most && canReach(ds, dsCount) && canReach(env.Hosts(), hostCount) {
+			most = n
+		}
+	}
+	return len(left) - most
 }
 
 func checkGuestInfo(t *testing.T, env *acctest.Env, folder, clone, key, want string) resource.TestCheckFunc {

@@ -51,16 +51,7 @@ func linuxSpec(host string, nics ...types.BaseCustomizationIpGenerator) types.Cu
 func disconnectedClone(t *testing.T, c *govmomi.Client, name string) types.ManagedObjectReference {
 	t.Helper()
 	golden := goldenVM(t, c)
-	devices, err := golden.Device(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var changes []types.BaseVirtualDeviceConfigSpec
-	for _, d := range devices.SelectByType((*types.VirtualEthernetCard)(nil)) {
-		d.GetVirtualDevice().Connectable = &types.VirtualDeviceConnectInfo{StartConnected: false, Connected: false, AllowGuestControl: true}
-		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d})
-	}
-	info, err := cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{Name: name, Location: types.VirtualMachineRelocateSpec{DeviceChange: changes}})
+	info, err := cloneAndWait(t, golden, types.VirtualMachineInstantCloneSpec{Name: name, Location: types.VirtualMachineRelocateSpec{DeviceChange: connectEdits(t, golden, false)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,21 +143,27 @@ func TestGuestCustomization(t *testing.T) {
 	}
 }
 
-// connectNICs connects every NIC of a running VM.
-func connectNICs(t *testing.T, c *govmomi.Client, ref types.ManagedObjectReference) {
+// connectEdits are edits of every NIC of vm that connect or disconnect it, now and at power-on.
+func connectEdits(t *testing.T, vm *object.VirtualMachine, connected bool) []types.BaseVirtualDeviceConfigSpec {
 	t.Helper()
-	ctx := t.Context()
-	vm := object.NewVirtualMachine(c.Client, ref)
-	devices, err := vm.Device(ctx)
+	devices, err := vm.Device(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var changes []types.BaseVirtualDeviceConfigSpec
 	for _, d := range devices.SelectByType((*types.VirtualEthernetCard)(nil)) {
-		d.GetVirtualDevice().Connectable = &types.VirtualDeviceConnectInfo{StartConnected: true, Connected: true, AllowGuestControl: true}
+		d.GetVirtualDevice().Connectable = &types.VirtualDeviceConnectInfo{StartConnected: connected, Connected: connected, AllowGuestControl: true}
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d})
 	}
-	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: changes})
+	return changes
+}
+
+// connectNICs connects every NIC of a running VM.
+func connectNICs(t *testing.T, c *govmomi.Client, ref types.ManagedObjectReference) {
+	t.Helper()
+	ctx := t.Context()
+	vm := object.NewVirtualMachine(c.Client, ref)
+	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: connectEdits(t, vm, true)})
 	if err == nil {
 		err = task.Wait(ctx)
 	}

@@ -82,12 +82,7 @@ func (c *Client) setNICsConnected(ctx context.Context, id string, cards object.V
 	changes := make([]types.BaseVirtualDeviceConfigSpec, 0, len(cards))
 	for _, d := range cards {
 		dev := copyDevice(d)
-		conn := types.VirtualDeviceConnectInfo{AllowGuestControl: true}
-		if old := d.GetVirtualDevice().Connectable; old != nil {
-			conn = *old
-		}
-		conn.Connected, conn.StartConnected = connected, connected
-		dev.GetVirtualDevice().Connectable = &conn
+		setConnected(dev, connected)
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: dev})
 	}
 	_, err := c.runTask(ctx, func(ctx context.Context) (*object.Task, error) {
@@ -100,6 +95,17 @@ func (c *Client) setNICsConnected(ctx context.Context, id string, cards object.V
 		return wrap(err, "disconnecting the NICs of %s", id)
 	}
 	return nil
+}
+
+// setConnected makes a copied device connected or not, now and at power-on, keeping the rest
+// of its connection settings (the copy shares them with the original until replaced here).
+func setConnected(dev types.BaseVirtualDevice, connected bool) {
+	conn := types.VirtualDeviceConnectInfo{AllowGuestControl: true}
+	if old := dev.GetVirtualDevice().Connectable; old != nil {
+		conn = *old
+	}
+	conn.Connected, conn.StartConnected = connected, connected
+	dev.GetVirtualDevice().Connectable = &conn
 }
 
 // customizationSpec is g in vSphere's terms, with the identity of the guest's family

@@ -181,12 +181,7 @@ func (c *Client) nicEdits(ctx context.Context, parent string, networks []string,
 			dev.GetVirtualDevice().Backing = b
 		}
 		if disconnect {
-			conn := types.VirtualDeviceConnectInfo{AllowGuestControl: true}
-			if old := card.GetVirtualDevice().Connectable; old != nil {
-				conn = *old
-			}
-			conn.Connected, conn.StartConnected = false, false
-			dev.GetVirtualDevice().Connectable = &conn
+			setConnected(dev, false)
 		}
 		edits = append(edits, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: dev})
 	}
