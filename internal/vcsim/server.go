@@ -208,6 +208,7 @@ func Start(opts Options) (_ *Server, err error) {
 	enableFreezingGuests(m.Service.Context.Map)
 	enableGuestCustomization(m.Service.Context.Map)
 	enableMaintenance(m.Service.Context.Map)
+	enableDatastoreMaintenance(m.Service.Context.Map)
 	s.log.observe(m.Service.Context.Map)
 	s.observeSessions(m.Service.Context.Map)
 
