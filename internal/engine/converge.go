@@ -21,9 +21,23 @@ import (
 // placementEnv is where a pool's clones may go: the attached datastores and, for each, the
 // hosts of the pool's resource pool that mount it.
 type placementEnv struct {
-	datastores []string            // the attached datastores that can take clones now
+	datastores []string            // the attached datastores a usable host mounts
 	hosts      map[string][]string // for each of those, the usable hosts that mount it
 	unusable   map[string]string   // the hosts that take no clone, and why
+	refuses    map[string]string   // the datastores of those that take no new clone, and why
+	limit      int                 // most clones of the pool per datastore; 0 none
+}
+
+// placing is where new clones, and the replicas and parents they fork from, may go: the
+// datastores that take clones, with their usable hosts.
+func (env *placementEnv) placing() map[string][]string {
+	out := map[string][]string{}
+	for _, ds := range env.datastores {
+		if _, refused := env.refuses[ds]; !refused {
+			out[ds] = env.hosts[ds]
+		}
+	}
+	return out
 }
 
 // resolve checks every object a spec names, before anything is created.
@@ -68,7 +82,33 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 	if err != nil {
 		return nil, fmt.Errorf("reading the hosts and datastores of pool %s: %w", spec.Name, err)
 	}
-	return placeOn(spec, datastores, found)
+	env, err := placeOn(spec, datastores, found)
+	if err != nil {
+		return nil, err
+	}
+	return env, env.checkRoom(spec)
+}
+
+// checkRoom fails, before anything is made, a pool its datastores cannot hold: with a clone
+// limit, the datastores that take clones hold at most that many each. (Clones that stay on a
+// datastore that takes no new clone count too under on_provision; the planner counts them.)
+func (env *placementEnv) checkRoom(spec PoolSpec) error {
+	if spec.Size == 0 || (len(env.refuses) > 0 && spec.Rebalance != RebalanceImmediate) {
+		return nil
+	}
+	fit := map[string]int{}
+	room := 0
+	for ds := range env.placing() {
+		if env.limit == 0 {
+			return nil
+		}
+		fit[ds] = env.limit
+		room += env.limit
+	}
+	if room >= spec.Size {
+		return nil
+	}
+	return capacityError(&placement.CapacityError{Size: spec.Size, Fit: fit})
 }
 
 // placeOn keeps, of the pool's datastores and the resource pool's hosts, what can take
@@ -76,7 +116,7 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 // datastores one of those mounts. A datastore no usable host mounts takes no clone, and the
 // clones on it move; a pool with clones and no usable host at all fails, naming every host.
 func placeOn(spec PoolSpec, datastores []string, found *Environment) (*placementEnv, error) {
-	env := &placementEnv{hosts: map[string][]string{}, unusable: found.Unusable}
+	env := &placementEnv{hosts: map[string][]string{}, unusable: found.Unusable, refuses: map[string]string{}, limit: spec.MaxClonesPerDatastore}
 	for _, ds := range datastores {
 		mounted := false
 		for _, h := range found.Hosts {
@@ -93,6 +133,9 @@ func placeOn(spec PoolSpec, datastores []string, found *Environment) (*placement
 		}
 		if len(env.hosts[ds]) > 0 {
 			env.datastores = append(env.datastores, ds)
+		}
+		if why := refusal(found.Stores[ds], spec.MinFreeSpaceGB); why != "" {
+			env.refuses[ds] = why
 		}
 	}
 	if len(env.datastores) == 0 && spec.Size > 0 {
@@ -152,7 +195,7 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 
 	var pub *publication
 	if spec.Size > 0 {
-		if pub, err = e.publishOnto(ctx, target.image, spec.ResourcePool, env.hosts); err != nil {
+		if pub, err = e.publishOnto(ctx, target.image, spec.ResourcePool, env.placing()); err != nil {
 			return err
 		}
 	}
@@ -183,7 +226,12 @@ func (rec *poolRecord) declare(spec PoolSpec, env *placementEnv) {
 		rec.ImageID, rec.PushToken = image, token
 		rec.PendingImageID, rec.PendingPushToken = pendingImage, pendingToken
 	}
-	rec.Placement = env.hosts
+	// Where the pool's clones fork from: where they may be made; under on_provision also
+	// the datastores that take no new clone but keep theirs (their clones need them).
+	rec.Placement = env.placing()
+	if spec.Rebalance != RebalanceImmediate {
+		rec.Placement = env.hosts
+	}
 }
 
 // convergeClones plans and runs the removals and (re)creations that bring the pool's clones to
@@ -292,7 +340,12 @@ func planConverge(clones []Clone, size int, pattern NamingPattern, target genera
 		byNumber[c.Index] = append(byNumber[c.Index], c)
 	}
 	for _, ds := range env.datastores {
-		in.Datastores = append(in.Datastores, placement.Datastore{ID: ds, Hosts: env.hosts[ds], Takes: true, Limit: placement.Unlimited})
+		limit := placement.Unlimited
+		if env.limit > 0 {
+			limit = env.limit
+		}
+		_, refused := env.refuses[ds]
+		in.Datastores = append(in.Datastores, placement.Datastore{ID: ds, Hosts: env.hosts[ds], Takes: !refused, Limit: limit})
 	}
 	decided, err := placement.Decide(in)
 	if err != nil {
@@ -457,6 +510,23 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 		return id, fmt.Errorf("marking clone %s (%s): %w", job.Name, id, err)
 	}
 	return id, nil
+}
+
+// refusal says why a datastore takes no new clone now, "" when it takes them: vCenter
+// refuses provisioning on one in (or entering) maintenance mode or inaccessible, and the pool
+// keeps floorGB free on each.
+func refusal(st DatastoreState, floorGB int) string {
+	switch {
+	case !st.Accessible:
+		return "inaccessible"
+	case st.Maintenance == "enteringMaintenance":
+		return "entering maintenance mode"
+	case st.Maintenance == "inMaintenance":
+		return "in maintenance mode"
+	case floorGB > 0 && st.Free < int64(floorGB)<<30:
+		return fmt.Sprintf("%.1f GB free, below the pool's floor of %d GB", float64(st.Free)/(1<<30), floorGB)
+	}
+	return ""
 }
 
 // capacityError turns the planner's capacity error into a diagnostic on datastore_ids.

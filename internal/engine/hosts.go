@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -59,17 +60,72 @@ func (e *Engine) hostDrift(ctx context.Context, rec *poolRecord, p *Pool, intern
 		}
 		return nil, err
 	}
-	// With immediate, the planner says whether the hosts need evening out; the datastores'
-	// own imbalance has its line already.
-	if rec.Rebalance == RebalanceImmediate && !unbalanced(p) {
-		if pattern, err := ParseNamingPattern(rec.NamingPattern); err == nil {
-			plan, err := planConverge(p.Clones, rec.Size, pattern, generation{rec.ImageID, rec.PushToken}, env, rec.Rebalance)
-			if err == nil && slices.ContainsFunc(plan.Jobs, func(j cloneJob) bool { return j.Reason == placement.Rebalance }) {
-				out = append(out, "clones are unbalanced across hosts: "+formatHostCounts(p.Clones, env))
-			}
+	return append(out, storeDrift(rec, p, internal, env)...), nil
+}
+
+// storeDrift says what the datastores' state asks of the pool: the planner's evacuations of
+// datastores that take no clone now or hold more than the limit, the internal VMs there, and
+// with immediate the hosts to even out.
+func storeDrift(rec *poolRecord, p *Pool, internal *internalSet, env *placementEnv) []string {
+	pattern, err := ParseNamingPattern(rec.NamingPattern)
+	if err != nil {
+		return nil
+	}
+	plan, err := planConverge(p.Clones, rec.Size, pattern, generation{rec.ImageID, rec.PushToken}, env, rec.Rebalance)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out, refused, over []string
+	where := map[string]Clone{}
+	for _, c := range p.Clones {
+		where[c.Name] = c
+	}
+	for _, j := range plan.Jobs {
+		c, ok := where[j.Name]
+		if !ok || j.Reason != placement.Evacuate || !slices.Contains(env.hosts[c.Datastore], c.Host) {
+			continue // a missing clone, or one on a host or datastore the pool cannot use: said above
+		}
+		if why, no := env.refuses[c.Datastore]; no {
+			refused = append(refused, fmt.Sprintf("%s on %s (%s)", c.Name, c.Datastore, why))
+		} else {
+			over = append(over, fmt.Sprintf("%s on %s", c.Name, c.Datastore))
 		}
 	}
-	return out, nil
+	if len(refused) > 0 {
+		out = append(out, fmt.Sprintf("%d clone(s) on a datastore that takes no clone now; apply moves them: %s", len(refused), abbreviate(refused)))
+	}
+	if len(over) > 0 {
+		out = append(out, fmt.Sprintf("%d clone(s) past the limit of %d per datastore: %s", len(over), rec.MaxClonesPerDatastore, abbreviate(over)))
+	}
+	if internal != nil && rec.Rebalance == RebalanceImmediate {
+		var stranded []string
+		for _, vm := range internal.ofImage(rec.ImageID, roleReplica, roleParent) {
+			if why, no := env.refuses[vm.Datastore]; no {
+				stranded = append(stranded, fmt.Sprintf("%s on %s (%s)", vm.Name, vm.Datastore, why))
+			}
+		}
+		if len(stranded) > 0 {
+			out = append(out, fmt.Sprintf("%d internal VM(s) on a datastore that takes no clone now; apply removes them once no clone needs them: %s", len(stranded), abbreviate(stranded)))
+		}
+	}
+	// With immediate, the planner says whether the spread needs evening out.
+	if slices.ContainsFunc(plan.Jobs, func(j cloneJob) bool { return j.Reason == placement.Rebalance }) {
+		taking := slices.Sorted(maps.Keys(env.placing()))
+		counts := p.Distribution()
+		lo, hi := -1, 0
+		for _, ds := range taking {
+			if lo < 0 || counts[ds] < lo {
+				lo = counts[ds]
+			}
+			hi = max(hi, counts[ds])
+		}
+		if hi-lo > 1 {
+			out = append(out, "clones are unbalanced across datastores: "+formatCounts(counts, taking))
+		} else {
+			out = append(out, "clones are unbalanced across hosts: "+formatHostCounts(p.Clones, env))
+		}
+	}
+	return out
 }
 
 // formatHostCounts counts the clones on each usable host of the pool.

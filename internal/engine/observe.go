@@ -132,29 +132,8 @@ func drift(rec *poolRecord, p *Pool, internal *internalSet) []string {
 	} else if len(stale) > 0 {
 		out = append(out, fmt.Sprintf("%d clone(s) not on image %s: %s", len(stale), rec.ImageID, abbreviate(stale)))
 	}
-	if rec.Rebalance == RebalanceImmediate && len(stray) == 0 && unbalanced(p) {
-		out = append(out, "clones are unbalanced across datastores: "+formatCounts(p.Distribution(), p.AllDatastores))
-	}
 	out = append(out, missingInternal(rec, internal)...)
 	return out
-}
-
-func unbalanced(p *Pool) bool {
-	if len(p.AllDatastores) == 0 {
-		return false
-	}
-	counts := p.Distribution()
-	lo, hi := -1, -1
-	for _, ds := range p.AllDatastores {
-		n := counts[ds]
-		if lo < 0 || n < lo {
-			lo = n
-		}
-		if n > hi {
-			hi = n
-		}
-	}
-	return hi-lo > 1
 }
 
 func missingInternal(rec *poolRecord, internal *internalSet) []string {

@@ -31,6 +31,10 @@ type PoolSpec struct {
 	GuestInfo        map[string]string `json:"guestinfo,omitempty"`
 	Networks         []string          `json:"network_ids,omitempty"` // the network of each NIC, in order
 	Customization    *Customization    `json:"customization,omitempty"`
+	// Storage: a datastore with less free space than the floor takes no new clone; none holds
+	// more of the pool's clones than the limit (0: no limit).
+	MinFreeSpaceGB        int `json:"min_free_space_gb,omitempty"`
+	MaxClonesPerDatastore int `json:"max_clones_per_datastore,omitempty"`
 }
 
 // poolRecord is what a pool folder remembers of its pool (mark instantclone.spec): enough to

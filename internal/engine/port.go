@@ -137,6 +137,15 @@ type Environment struct {
 	// Unusable says, of each host that can take no VM now, why: "in maintenance mode",
 	// "entering maintenance mode", "disconnected", "not responding".
 	Unusable map[string]string
+	// Stores holds the state of each datastore asked about.
+	Stores map[string]DatastoreState
+}
+
+// DatastoreState is what vCenter says of a datastore's room and availability.
+type DatastoreState struct {
+	Accessible     bool
+	Maintenance    string // "", "enteringMaintenance" or "inMaintenance"
+	Capacity, Free int64  // bytes
 }
 
 // CloneSpec says where a clone lands.

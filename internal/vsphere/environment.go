@@ -18,7 +18,8 @@ import (
 const enteringMaintenance = "HostSystem.enterMaintenanceMode"
 
 // Environment reads, in one retrieve, the hosts of a resource pool's compute resource with
-// their state and running tasks, and the hosts that mount each datastore asked about.
+// their state and running tasks, and each datastore asked about: the hosts that mount it,
+// whether it is accessible or in maintenance mode, its size and free space.
 func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []string) (*engine.Environment, error) {
 	objects := []types.ObjectSpec{{
 		Obj: poolRef(poolID),
@@ -39,7 +40,7 @@ func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []
 			{Type: "ResourcePool", PathSet: []string{"owner"}},
 			{Type: "HostSystem", PathSet: []string{"runtime.connectionState", "runtime.inMaintenanceMode"}},
 			{Type: "Task", PathSet: []string{"info.descriptionId", "info.state", "info.entity"}},
-			{Type: "Datastore", PathSet: []string{"host"}},
+			{Type: "Datastore", PathSet: []string{"host", "summary.accessible", "summary.maintenanceMode", "summary.capacity", "summary.freeSpace"}},
 		},
 	}
 	var objs []types.ObjectContent
@@ -83,7 +84,7 @@ func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []
 			return nil, wrap(err, "reading the hosts and datastores of resource pool %s", poolID)
 		}
 	}
-	env := &engine.Environment{Mounts: map[string][]string{}, Unusable: map[string]string{}}
+	env := &engine.Environment{Mounts: map[string][]string{}, Unusable: map[string]string{}, Stores: map[string]engine.DatastoreState{}}
 	for _, h := range hosts {
 		env.Hosts = append(env.Hosts, h.Self.Value)
 		switch h.Runtime.ConnectionState {
@@ -109,6 +110,11 @@ func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []
 		for _, m := range d.Host {
 			env.Mounts[d.Self.Value] = append(env.Mounts[d.Self.Value], m.Key.Value)
 		}
+		st := engine.DatastoreState{Accessible: d.Summary.Accessible, Capacity: d.Summary.Capacity, Free: d.Summary.FreeSpace}
+		if mode := d.Summary.MaintenanceMode; mode != string(types.DatastoreSummaryMaintenanceModeStateNormal) {
+			st.Maintenance = mode
+		}
+		env.Stores[d.Self.Value] = st
 	}
 	return env, nil
 }

@@ -65,8 +65,9 @@ type VCenter struct {
 	// instant clones made with their NICs disconnected, and what Customize gave them
 	disconnected map[string]bool
 	customized   map[string]engine.GuestCustomization
-	// hosts that take no VM, and why
+	// hosts that take no VM, and why; datastores not in their normal state
 	unusable map[string]string
+	stores   map[string]engine.DatastoreState
 }
 
 // The networks every fake has: a standard network, which VMs start on, and a port group.
@@ -108,6 +109,7 @@ func New(o Options) *VCenter {
 		disconnected: map[string]bool{},
 		customized:   map[string]engine.GuestCustomization{},
 		unusable:     map[string]string{},
+		stores:       map[string]engine.DatastoreState{},
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		v.hosts = append(v.hosts, fmt.Sprintf("host-%d", i))
@@ -423,13 +425,14 @@ func (v *VCenter) Environment(_ context.Context, pool string, datastores []strin
 	if pool != ResourcePool {
 		return nil, notFound("resource pool", pool)
 	}
-	env := &engine.Environment{Hosts: append([]string{}, v.hosts...), Mounts: map[string][]string{}, Unusable: maps.Clone(v.unusable)}
+	env := &engine.Environment{Hosts: append([]string{}, v.hosts...), Mounts: map[string][]string{}, Unusable: maps.Clone(v.unusable), Stores: map[string]engine.DatastoreState{}}
 	for _, ds := range datastores {
 		m, ok := v.mounts[ds]
 		if !ok {
 			return nil, notFound("datastore", ds)
 		}
 		env.Mounts[ds] = append([]string{}, m...)
+		env.Stores[ds] = v.store(ds)
 	}
 	return env, nil
 }
@@ -456,6 +459,29 @@ func (v *VCenter) AddHost(host string) {
 	}
 }
 
+// DatastoreCapacity is the size of every fake datastore.
+const DatastoreCapacity = 1 << 40
+
+// SetDatastoreState gives a datastore a state of vCenter's (maintenance mode, inaccessible,
+// free space); the zero state is back to normal and empty.
+func (v *VCenter) SetDatastoreState(ds string, st engine.DatastoreState) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if st == (engine.DatastoreState{}) {
+		delete(v.stores, ds)
+		return
+	}
+	v.stores[ds] = st
+}
+
+// store is a datastore's state; v.mu is held.
+func (v *VCenter) store(ds string) engine.DatastoreState {
+	if st, ok := v.stores[ds]; ok {
+		return st
+	}
+	return engine.DatastoreState{Accessible: true, Capacity: DatastoreCapacity, Free: DatastoreCapacity}
+}
+
 // refusesWork is what vCenter says of a power-on or a clone on a host that cannot take it.
 func (v *VCenter) refusesWork(host string) error {
 	if state, out := v.unusable[host]; out {
@@ -471,6 +497,9 @@ func (v *VCenter) place(name, folderID, datastore, host string, poweredOn bool) 
 	}
 	if err := v.refusesWork(host); err != nil {
 		return "", err
+	}
+	if st := v.store(datastore); datastore != "" && (!st.Accessible || st.Maintenance != "") {
+		return "", fmt.Errorf("InvalidDatastoreState: datastore %s cannot take VMs (%+v)", datastore, st)
 	}
 	for _, vm := range v.vms {
 		if vm.Folder == folderID && vm.Name == name {
