@@ -152,6 +152,9 @@ func TestAccBadInput(t *testing.T) {
 		{"pool: customization without password", pool(func(p *poolArgs) {
 			p.extra = "customization {\n guest_username = \"root\"\n}"
 		}), `Missing\s+guest\s+login.*customization.guest_password\s+is\s+required`},
+		{"pool: free-space floor 0", pool(func(p *poolArgs) { p.extra = "min_free_space_gb = 0" }), `min_free_space_gb.*between\s+1`},
+		{"pool: clone limit 0", pool(func(p *poolArgs) { p.extra = "max_clones_per_datastore = 0" }), `max_clones_per_datastore.*at\s+least\s+1`},
+		{"pool: clone limit too small for size", pool(func(p *poolArgs) { p.extra = "max_clones_per_datastore = 1" }), `Not\s+enough\s+room.*needs\s+2\s+clones.*at\s+most\s+1`},
 		{"pool: reserved guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "instantclone.name" = "x" }` }), `Reserved guestinfo key.*instantclone\.name`},
 		{"pool: empty guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "" = "x" }` }), `Invalid guestinfo key.*must not be empty`},
 

@@ -53,6 +53,8 @@ type poolModel struct {
 	GuestInfo             types.Map           `tfsdk:"guestinfo"`
 	NetworkIDs            types.List          `tfsdk:"network_ids"`
 	Customization         *customizationModel `tfsdk:"customization"`
+	MinFreeSpaceGB        types.Int64         `tfsdk:"min_free_space_gb"`
+	MaxClonesPerDatastore types.Int64         `tfsdk:"max_clones_per_datastore"`
 	Timeouts              timeouts.Value      `tfsdk:"timeouts"`
 	CurrentImageID        types.String        `tfsdk:"current_image_id"`
 	PendingImageID        types.String        `tfsdk:"pending_image_id"`
@@ -146,6 +148,16 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"Set in the InstantClone call itself, as edits of the parent's cards; a card not listed stays on the image's network. At most as many as the image's VMs have cards. " +
 					"Changing it applies to clones created or recreated afterwards; change `push_image_token` to apply it to all.",
 				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+			},
+			"min_free_space_gb": schema.Int64Attribute{
+				Optional:    true,
+				Description: "A datastore with less free space than this (GB) takes no new clone of the pool; with `rebalance = \"immediate\"` its clones move to the others. Default: no floor. vCenter refuses a clone on a full datastore (`InsufficientResourcesFault`); a floor keeps room for the clones' delta disks to grow and for the other VMs there.",
+				Validators:  []validator.Int64{int64validator.Between(1, 1<<20)},
+			},
+			"max_clones_per_datastore": schema.Int64Attribute{
+				Optional:    true,
+				Description: "Most of the pool's clones on one datastore (Horizon's storage overcommit, as a count). Default: no limit. A pool that the datastores cannot hold fails, at apply, with a diagnostic on `datastore_ids` saying how many clones fit where, and nothing is made.",
+				Validators:  []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"current_image_id": schema.StringAttribute{
 				Computed:    true,
@@ -288,6 +300,8 @@ func (m poolModel) spec(ctx context.Context, defaultBatch int) (engine.PoolSpec,
 	if !m.NetworkIDs.IsNull() {
 		diags.Append(m.NetworkIDs.ElementsAs(ctx, &spec.Networks, false)...)
 	}
+	spec.MinFreeSpaceGB = int(m.MinFreeSpaceGB.ValueInt64())
+	spec.MaxClonesPerDatastore = int(m.MaxClonesPerDatastore.ValueInt64())
 	custom, d := m.Customization.engineCustomization(ctx)
 	diags.Append(d...)
 	spec.Customization = custom
@@ -340,6 +354,8 @@ func poolModelFrom(ctx context.Context, p *engine.Pool, prior poolModel) (poolMo
 		m.NetworkIDs, d = types.ListValueFrom(ctx, types.StringType, p.Spec.Networks)
 		diags.Append(d...)
 	}
+	m.MinFreeSpaceGB = optionalInt(p.Spec.MinFreeSpaceGB)
+	m.MaxClonesPerDatastore = optionalInt(p.Spec.MaxClonesPerDatastore)
 	m.Customization, d = customizationFrom(ctx, p.Spec.Customization, prior.Customization)
 	diags.Append(d...)
 	if prior.ID.IsNull() && (p.Spec.StopOnFirstError || p.Spec.BatchSize > 0) {
@@ -389,6 +405,14 @@ func distributionValue(p *engine.Pool) types.Map {
 		}
 	}
 	return types.MapValueMust(types.Int64Type, dist)
+}
+
+// optionalInt is an optional number the configuration left out as 0.
+func optionalInt(n int) types.Int64 {
+	if n == 0 {
+		return types.Int64Null()
+	}
+	return types.Int64Value(int64(n))
 }
 
 func nonNil(s []string) []string {

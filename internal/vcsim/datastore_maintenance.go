@@ -170,3 +170,20 @@ func (s *Server) SetDatastoreAccessible(id string, accessible bool) error {
 	})
 	return nil
 }
+
+// UseSpace takes bytes of a datastore's free space, as other VMs or files there do behind
+// the pool's back (summary.freeSpace; never below zero).
+func (s *Server) UseSpace(id string, bytes int64) error {
+	ref := types.ManagedObjectReference{Type: "Datastore", Value: id}
+	ctx := background(&simulator.Context{Map: s.model.Service.Context.Map})
+	ds, ok := ctx.Map.Get(ref).(*simulator.Datastore)
+	if !ok {
+		return fmt.Errorf("vcsim: no datastore %s", id)
+	}
+	ctx.WithLock(ds, func() {
+		ds.Summary.FreeSpace = max(ds.Summary.FreeSpace-bytes, 0)
+		ds.Info.GetDatastoreInfo().FreeSpace = ds.Summary.FreeSpace
+		ctx.Update(ds, []types.PropertyChange{{Name: "summary.freeSpace", Val: ds.Summary.FreeSpace}})
+	})
+	return nil
+}

@@ -18,7 +18,7 @@ const deltaDiskBytes = 64 << 20
 
 // space keeps datastore free space as vCenter reports it: a full clone takes its disks'
 // capacity, a linked or instant clone a delta disk, and destroying a VM gives back what it
-// took (the simulator's destroy gives nothing back).
+// took (the simulator's destroy gives back the full capacity of every disk, a delta's too).
 type space struct {
 	mu    sync.Mutex
 	taken map[types.ManagedObjectReference]map[types.ManagedObjectReference]int64 // VM → datastore → bytes
@@ -55,7 +55,9 @@ func (s *space) clonedRef(ctx *simulator.Context, result types.AnyType, delta bo
 	}
 }
 
-// destroyed gives back what a VM took; a VM the simulator made itself took its disks.
+// destroyed gives back what a VM took; a VM the simulator made itself took its disks. The
+// simulator's destroy has already given back the full capacity of every disk it deleted (a
+// delta clone's too), disks: only the difference is credited.
 func (s *space) destroyed(ctx *simulator.Context, ref types.ManagedObjectReference, disks map[types.ManagedObjectReference]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,9 +66,20 @@ func (s *space) destroyed(ctx *simulator.Context, ref types.ManagedObjectReferen
 		taken = disks
 	}
 	delete(s.taken, ref)
-	for ds, n := range taken {
-		credit(ctx, ds, n)
+	for ds := range union(taken, disks) {
+		credit(ctx, ds, taken[ds]-disks[ds])
 	}
+}
+
+func union(a, b map[types.ManagedObjectReference]int64) map[types.ManagedObjectReference]bool {
+	out := map[types.ManagedObjectReference]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }
 
 // diskUsage is the capacity of a VM's disks, by datastore.
