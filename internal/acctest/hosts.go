@@ -41,3 +41,33 @@ func (m *Maintenance) Exit(t *testing.T) {
 		t.Fatalf("leaving maintenance mode on %s: %v", m.host.Reference().Value, err)
 	}
 }
+
+// AddHost adds a host to the first cluster, as an administrator does (AddHost_Task), and
+// mounts every datastore of the inventory on it; it returns the host's ID.
+func (e *Env) AddHost(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	cluster := object.NewClusterComputeResource(e.Client.Vim(), e.Inv.Clusters[0].Object.Ref)
+	// The simulator makes the new host in the image of the existing one named as the user.
+	spec := types.HostConnectSpec{HostName: "esx-new.example", UserName: e.Inv.Clusters[0].Hosts[0].Name, Force: true}
+	task, err := cluster.AddHost(ctx, spec, true, nil, nil)
+	if err != nil {
+		t.Fatalf("adding a host: %v", err)
+	}
+	info, err := task.WaitForResult(ctx, nil)
+	if err != nil {
+		t.Fatalf("adding a host: %v", err)
+	}
+	ref, ok := info.Result.(types.ManagedObjectReference)
+	if !ok {
+		t.Fatalf("adding a host returned %T", info.Result)
+	}
+	var ids []string
+	for _, ds := range e.Inv.Datastores {
+		ids = append(ids, ds.Ref.Value)
+	}
+	if err := e.Server.MountDatastores(ref.Value, ids...); err != nil {
+		t.Fatal(err)
+	}
+	return ref.Value
+}

@@ -90,3 +90,33 @@ func TestAccPool_hostMaintenance(t *testing.T) {
 		},
 	})
 }
+
+// TestAccPool_hostJoins: a host added to the cluster (its datastores mounted) makes the next
+// plan show the hosts unbalanced, and the immediate apply gives it its share.
+func TestAccPool_hostJoins(t *testing.T) {
+	acctest.PreCheck(t)
+	env := acctest.NewEnv(t, vcsim.Options{})
+	one := []string{env.Datastore(0)}
+	config := poolConfig(env, poolArgs{label: "test", name: "grow", datastores: one, size: 6, rebalance: "immediate"})
+	var added string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config, Check: expectClones(t, env, "grow", "grow", 6, []int{6}, one)},
+			{PreConfig: func() { added = env.AddHost(t) }, Config: config, PlanOnly: true, ExpectNonEmptyPlan: true},
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					per := map[string]int{}
+					for _, vm := range env.VMsInFolder(t, "grow") {
+						per[vm.Host]++
+					}
+					if per[added] != 2 || len(per) != 3 {
+						return fmt.Errorf("clones per host %v; want 2 on each of three, the new %s too", per, added)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

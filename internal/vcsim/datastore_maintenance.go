@@ -187,3 +187,32 @@ func (s *Server) UseSpace(id string, bytes int64) error {
 	})
 	return nil
 }
+
+// MountDatastores mounts datastores on a host, as an administrator does for the shared
+// storage of a host just added to a cluster (each datastore's host list, the host's
+// datastore list).
+func (s *Server) MountDatastores(hostID string, datastoreIDs ...string) error {
+	ctx := background(&simulator.Context{Map: s.model.Service.Context.Map})
+	hostRef := types.ManagedObjectReference{Type: "HostSystem", Value: hostID}
+	host, ok := ctx.Map.Get(hostRef).(*simulator.HostSystem)
+	if !ok {
+		return fmt.Errorf("vcsim: no host %s", hostID)
+	}
+	for _, id := range datastoreIDs {
+		ref := types.ManagedObjectReference{Type: "Datastore", Value: id}
+		ds, ok := ctx.Map.Get(ref).(*simulator.Datastore)
+		if !ok {
+			return fmt.Errorf("vcsim: no datastore %s", id)
+		}
+		ctx.WithLock(ds, func() {
+			mount := types.DatastoreHostMount{Key: hostRef, MountInfo: types.HostMountInfo{AccessMode: string(types.HostMountModeReadWrite), Mounted: types.NewBool(true), Accessible: types.NewBool(true)}}
+			ds.Host = append(ds.Host, mount)
+			ctx.Update(ds, []types.PropertyChange{{Name: "host", Val: ds.Host}})
+		})
+		ctx.WithLock(host, func() {
+			host.Datastore = append(host.Datastore, ref)
+			ctx.Update(host, []types.PropertyChange{{Name: "datastore", Val: host.Datastore}})
+		})
+	}
+	return nil
+}
