@@ -47,7 +47,7 @@ func (m *Maintenance) Exit(t *testing.T) {
 func (e *Env) AddHost(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	cluster := object.NewClusterComputeResource(e.Client.Vim(), e.Inv.Clusters[0].Object.Ref)
+	cluster := object.NewClusterComputeResource(e.Client.Vim(), e.Inv.Clusters[0].Ref)
 	// The simulator makes the new host in the image of the existing one named as the user.
 	spec := types.HostConnectSpec{HostName: "esx-new.example", UserName: e.Inv.Clusters[0].Hosts[0].Name, Force: true}
 	task, err := cluster.AddHost(ctx, spec, true, nil, nil)
