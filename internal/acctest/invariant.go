@@ -22,6 +22,7 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 		images := map[string]bool{}
 		type poolState struct {
 			name, image string
+			replicasOn  string // replica_datastore_id: the replica there, none on the others
 			datastores  map[string]bool
 			clones      map[string]string // ID → name
 		}
@@ -32,7 +33,7 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 			case "instantclone_image":
 				images[rs.Primary.ID] = true
 			case "instantclone_pool":
-				p := &poolState{name: a["name"], image: a["current_image_id"], datastores: map[string]bool{}, clones: map[string]string{}}
+				p := &poolState{name: a["name"], image: a["current_image_id"], replicasOn: a["replica_datastore_id"], datastores: map[string]bool{}, clones: map[string]string{}}
 				for i := 0; ; i++ {
 					id, ok := a["clones."+strconv.Itoa(i)+".id"]
 					if !ok {
@@ -76,7 +77,13 @@ func (e *Env) CheckInventoryMatchesState(t *testing.T, keep ...string) func(*ter
 			case role == "replica" || role == "parent":
 				needed := false
 				for _, p := range pools {
-					needed = needed || (p.image == image && p.datastores[vm.Datastore])
+					switch {
+					case p.image != image:
+					case role == "replica" && p.replicasOn != "":
+						needed = needed || vm.Datastore == p.replicasOn
+					default:
+						needed = needed || p.datastores[vm.Datastore]
+					}
 				}
 				if !needed {
 					problems = append(problems, fmt.Sprintf("internal VM %s (%s) is needed by no pool in state", vm.Name, vm.ID))

@@ -71,10 +71,17 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 	if len(datastores) == 0 && spec.Size > 0 {
 		return nil, inputError("datastore_ids", "No datastores", "A pool with clones needs at least one datastore; detaching the last one would leave its %d clone(s) nowhere to go.", spec.Size)
 	}
-	found, err := e.vc.Environment(ctx, spec.ResourcePool, datastores)
+	asked := datastores
+	if spec.ReplicaDatastore != "" {
+		asked = union(datastores, []string{spec.ReplicaDatastore})
+	}
+	found, err := e.vc.Environment(ctx, spec.ResourcePool, asked)
 	var nf *NotFoundError
 	if errors.As(err, &nf) && nf.Kind == "resource pool" {
 		return nil, inputError("resource_pool_id", "Resource pool not found", "No resource pool has ID %q; use a managed object ID such as resgroup-8 (data.vsphere_compute_cluster.x.resource_pool_id).", spec.ResourcePool)
+	}
+	if errors.As(err, &nf) && nf.Kind == "datastore" && nf.Name == spec.ReplicaDatastore {
+		return nil, inputError("replica_datastore_id", "Datastore not found", "No datastore has ID %q; use a managed object ID such as datastore-12 (data.vsphere_datastore.x.id).", nf.Name)
 	}
 	if errors.As(err, &nf) && nf.Kind == "datastore" {
 		return nil, inputError("datastore_ids", "Datastore not found", "No datastore has ID %q; use managed object IDs such as datastore-12 (data.vsphere_datastore.x.id).", nf.Name)
@@ -86,7 +93,30 @@ func (e *Engine) resolve(ctx context.Context, spec PoolSpec, attachments []strin
 	if err != nil {
 		return nil, err
 	}
+	if err := checkReplicaDatastore(spec, env, found); err != nil {
+		return nil, err
+	}
 	return env, env.checkRoom(spec)
+}
+
+// checkReplicaDatastore: the replica datastore must take VMs now, and every host that runs
+// the pool's parents must mount it, since a parent's disks are deltas on the replica's.
+func checkReplicaDatastore(spec PoolSpec, env *placementEnv, found *Environment) error {
+	r := spec.ReplicaDatastore
+	if r == "" || spec.Size == 0 {
+		return nil
+	}
+	if why := refusal(found.Stores[r], 0); why != "" {
+		return inputError("replica_datastore_id", "Replica datastore takes no VM", "Datastore %s is %s: the image's replica cannot be made there.", r, why)
+	}
+	for _, hosts := range env.placing() {
+		for _, h := range hosts {
+			if !slices.Contains(found.Mounts[r], h) {
+				return inputError("replica_datastore_id", "Replica datastore not visible from the pool's hosts", "Host %s runs the pool's parents, but does not mount replica datastore %s: each parent's disks are deltas on the replica's.", h, r)
+			}
+		}
+	}
+	return nil
 }
 
 // checkRoom fails, before anything is made, a pool its datastores cannot hold: with a clone
@@ -195,7 +225,7 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 
 	var pub *publication
 	if spec.Size > 0 {
-		if pub, err = e.publishOnto(ctx, target.image, spec.ResourcePool, env.placing()); err != nil {
+		if pub, err = e.publishOnto(ctx, target.image, spec, env.placing()); err != nil {
 			return err
 		}
 	}

@@ -117,3 +117,30 @@ func TestDatastoreLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaDatastore: with a replica datastore the image has one replica for the pool,
+// there; the parents, linked clones of it, and the clones are on the pool's datastores.
+func TestReplicaDatastore(t *testing.T) {
+	f := newOnFake(t, fake.Options{})
+	spec := poolSpec("d", f.image(t, "a"), 4, "datastore-1", "datastore-2")
+	spec.ReplicaDatastore = "datastore-3"
+	p := f.create(t, spec)
+	f.checkPool(t, p.ID, 4)
+	replicas := f.internal(engine.ReplicaFolder)
+	if len(replicas) != 1 || replicas[0].Datastore != "datastore-3" {
+		t.Fatalf("replicas %v, want one on datastore-3", replicas)
+	}
+	for _, vm := range f.internal(engine.ParentFolder) {
+		if vm.Datastore == "datastore-3" {
+			t.Errorf("parent %s on the replica datastore", vm.Name)
+		}
+	}
+	if clones, internal := f.onDatastore(p.ID, "datastore-3"); len(clones) != 0 || len(internal) != 1 {
+		t.Errorf("datastore-3 holds clones %v and internal VMs %v, want only the replica", clones, internal)
+	}
+	if _, err := f.engine.CreatePool(context.Background(), engine.PoolSpec{Name: "e", ImageID: spec.ImageID, ResourcePool: fake.ResourcePool, Datastores: []string{"datastore-1"}, Size: 1, NamingPattern: "e-{n}", Rebalance: engine.RebalanceImmediate, ReplicaDatastore: "datastore-99"}); err == nil {
+		t.Fatal("a missing replica datastore was taken")
+	} else if ie, ok := engine.AsInputError(err); !ok || ie.Attribute != "replica_datastore_id" {
+		t.Fatalf("missing replica datastore: %v", err)
+	}
+}

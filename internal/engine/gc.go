@@ -104,7 +104,7 @@ func neededPlaces(recs map[string]*poolRecord, imageID string) (map[string]bool,
 			continue
 		}
 		for ds, hosts := range rec.Placement {
-			replicas[ds] = true
+			replicas[rec.replicaOn(ds)] = true
 			for _, h := range hosts {
 				parents[placementKey{ds, h}] = true
 			}

@@ -142,8 +142,8 @@ func missingInternal(rec *poolRecord, internal *internalSet) []string {
 	}
 	var out []string
 	for _, ds := range sortedKeys(rec.Placement) {
-		if internal.replica(rec.ImageID, ds) == nil {
-			out = append(out, fmt.Sprintf("internal VM %s is missing", replicaName(rec.ImageID, ds)))
+		if on := rec.replicaOn(ds); internal.replica(rec.ImageID, on) == nil && !slices.Contains(out, fmt.Sprintf("internal VM %s is missing", replicaName(rec.ImageID, on))) {
+			out = append(out, fmt.Sprintf("internal VM %s is missing", replicaName(rec.ImageID, on)))
 		}
 		for _, h := range rec.Placement[ds] {
 			if p := internal.parent(rec.ImageID, ds, h); p == nil {

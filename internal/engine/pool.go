@@ -35,6 +35,18 @@ type PoolSpec struct {
 	// more of the pool's clones than the limit (0: no limit).
 	MinFreeSpaceGB        int `json:"min_free_space_gb,omitempty"`
 	MaxClonesPerDatastore int `json:"max_clones_per_datastore,omitempty"`
+	// ReplicaDatastore, when set, holds the image's one replica for the pool (Horizon's
+	// "separate datastore for replica disks"); the parents, linked clones of it, and the
+	// clones stay on the pool's datastores.
+	ReplicaDatastore string `json:"replica_datastore_id,omitempty"`
+}
+
+// replicaOn is the datastore that holds the replica the parents on ds are linked clones of.
+func (s PoolSpec) replicaOn(ds string) string {
+	if s.ReplicaDatastore != "" {
+		return s.ReplicaDatastore
+	}
+	return ds
 }
 
 // poolRecord is what a pool folder remembers of its pool (mark instantclone.spec): enough to

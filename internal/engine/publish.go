@@ -82,7 +82,8 @@ type placementKey struct{ Datastore, Host string }
 // publishOnto makes sure the image has a replica on every datastore and a running parent on
 // every (datastore, host) pair, building what is missing in parallel, and returns them.
 // Pools sharing an image share these VMs: the image lock keeps two pools from building one twice.
-func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, hostsByDatastore map[string][]string) (*publication, error) {
+func (e *Engine) publishOnto(ctx context.Context, imageID string, spec PoolSpec, hostsByDatastore map[string][]string) (*publication, error) {
+	resourcePool := spec.ResourcePool
 	ctx, unlock, err := e.lock(ctx, imageKey(imageID))
 	if err != nil {
 		return nil, err
@@ -101,11 +102,17 @@ func (e *Engine) publishOnto(ctx context.Context, imageID, resourcePool string, 
 		return nil, err
 	}
 	pub := &publication{img: img, folders: internal.folders, replicas: map[string]string{}, parents: map[placementKey]*parentSlot{}, resourcePool: resourcePool}
+	if spec.ReplicaDatastore != "" {
+		// One replica for every datastore, made before the parents that link to it.
+		if _, err := e.ensureReplica(ctx, internal, img, tmpl.ID, spec.ReplicaDatastore); err != nil {
+			return nil, fmt.Errorf("publishing image %s onto replica datastore %s: %w", imageID, spec.ReplicaDatastore, err)
+		}
+	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	for _, ds := range sortedKeys(hostsByDatastore) {
 		g.Go(func() error {
-			replicaID, err := e.ensureReplica(gctx, internal, img, tmpl.ID, ds)
+			replicaID, err := e.ensureReplica(gctx, internal, img, tmpl.ID, spec.replicaOn(ds))
 			if err != nil {
 				return err
 			}

@@ -155,6 +155,7 @@ func TestAccBadInput(t *testing.T) {
 		{"pool: free-space floor 0", pool(func(p *poolArgs) { p.extra = "min_free_space_gb = 0" }), `min_free_space_gb.*between\s+1`},
 		{"pool: clone limit 0", pool(func(p *poolArgs) { p.extra = "max_clones_per_datastore = 0" }), `max_clones_per_datastore.*at\s+least\s+1`},
 		{"pool: clone limit too small for size", pool(func(p *poolArgs) { p.extra = "max_clones_per_datastore = 1" }), `Not\s+enough\s+room.*needs\s+2\s+clones.*at\s+most\s+1`},
+		{"pool: unknown replica datastore", pool(func(p *poolArgs) { p.extra = `replica_datastore_id = "datastore-99999"` }), `Datastore\s+not\s+found.*datastore-99999`},
 		{"pool: reserved guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "instantclone.name" = "x" }` }), `Reserved guestinfo key.*instantclone\.name`},
 		{"pool: empty guestinfo key", pool(func(p *poolArgs) { p.guestinfo = `{ "" = "x" }` }), `Invalid guestinfo key.*must not be empty`},
 

@@ -123,3 +123,38 @@ func expectClonesOn(t *testing.T, env *acctest.Env, folder string, size int, wan
 		return nil
 	}
 }
+
+// TestAccPool_replicaDatastore: with replica_datastore_id the image's one replica is on that
+// datastore, its parents (linked clones of it) and the clones on the pool's datastores; a
+// push makes the new image's replica there too.
+func TestAccPool_replicaDatastore(t *testing.T) {
+	acctest.PreCheck(t)
+	env := acctest.NewEnv(t, vcsim.Options{})
+	two, replicas := []string{env.Datastore(0), env.Datastore(1)}, env.Datastore(3)
+	config := func(image string) string {
+		return env.ProviderBlock() + imageHCL("img", "win11") + imageHCL("img2", "win11-v2") + poolHCL(env, poolArgs{
+			label: "test", name: "rep", image: image, datastores: two, size: 4, extra: fmt.Sprintf("replica_datastore_id = %q", replicas),
+		})
+	}
+	check := func(*terraform.State) error {
+		reps := env.VMsInFolder(t, engine.ReplicaFolder)
+		if len(reps) != 1 || reps[0].Datastore != replicas {
+			return fmt.Errorf("replicas %v on %v, want one on %s", acctest.Names(reps), acctest.Distribution(reps), replicas)
+		}
+		for _, folder := range []string{engine.ParentFolder, "rep"} {
+			for _, vm := range env.VMsInFolder(t, folder) {
+				if vm.Datastore == replicas {
+					return fmt.Errorf("%s (in %s) is on the replica datastore", vm.Name, folder)
+				}
+			}
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("img"), Check: resource.ComposeAggregateTestCheckFunc(expectClones(t, env, "rep", "rep", 4, []int{2, 2}, two), check)},
+			{Config: config("img2"), Check: resource.ComposeAggregateTestCheckFunc(expectClones(t, env, "rep", "rep", 4, []int{2, 2}, two), check, env.CheckInventoryMatchesState(t))},
+		},
+	})
+}

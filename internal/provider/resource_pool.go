@@ -55,6 +55,7 @@ type poolModel struct {
 	Customization         *customizationModel `tfsdk:"customization"`
 	MinFreeSpaceGB        types.Int64         `tfsdk:"min_free_space_gb"`
 	MaxClonesPerDatastore types.Int64         `tfsdk:"max_clones_per_datastore"`
+	ReplicaDatastoreID    types.String        `tfsdk:"replica_datastore_id"`
 	Timeouts              timeouts.Value      `tfsdk:"timeouts"`
 	CurrentImageID        types.String        `tfsdk:"current_image_id"`
 	PendingImageID        types.String        `tfsdk:"pending_image_id"`
@@ -158,6 +159,12 @@ func (r *poolResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Optional:    true,
 				Description: "Most of the pool's clones on one datastore (Horizon's storage overcommit, as a count). Default: no limit. A pool that the datastores cannot hold fails, at apply, with a diagnostic on `datastore_ids` saying how many clones fit where, and nothing is made.",
 				Validators:  []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"replica_datastore_id": schema.StringAttribute{
+				Optional:      true,
+				Description:   "Horizon's *separate datastore for replica disks*: the image's replica for the pool is made on this datastore, and the parents (linked clones of it) and the clones on the pool's `datastore_ids`. Every host of the pool must mount it. Default: a replica on each of the pool's datastores. Changing it replaces the pool.",
+				Validators:    []validator.String{stringvalidator.LengthAtLeast(1)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"current_image_id": schema.StringAttribute{
 				Computed:    true,
@@ -302,6 +309,7 @@ func (m poolModel) spec(ctx context.Context, defaultBatch int) (engine.PoolSpec,
 	}
 	spec.MinFreeSpaceGB = int(m.MinFreeSpaceGB.ValueInt64())
 	spec.MaxClonesPerDatastore = int(m.MaxClonesPerDatastore.ValueInt64())
+	spec.ReplicaDatastore = m.ReplicaDatastoreID.ValueString()
 	custom, d := m.Customization.engineCustomization(ctx)
 	diags.Append(d...)
 	spec.Customization = custom
@@ -356,6 +364,7 @@ func poolModelFrom(ctx context.Context, p *engine.Pool, prior poolModel) (poolMo
 	}
 	m.MinFreeSpaceGB = optionalInt(p.Spec.MinFreeSpaceGB)
 	m.MaxClonesPerDatastore = optionalInt(p.Spec.MaxClonesPerDatastore)
+	m.ReplicaDatastoreID = optionalString(p.Spec.ReplicaDatastore)
 	m.Customization, d = customizationFrom(ctx, p.Spec.Customization, prior.Customization)
 	diags.Append(d...)
 	if prior.ID.IsNull() && (p.Spec.StopOnFirstError || p.Spec.BatchSize > 0) {
