@@ -26,6 +26,7 @@ type placementEnv struct {
 	unusable   map[string]string   // the hosts that take no clone, and why
 	refuses    map[string]string   // the datastores of those that take no new clone, and why
 	limit      int                 // most clones of the pool per datastore; 0 none
+	free       map[string]int64    // free bytes of each datastore
 }
 
 // placing is where new clones, and the replicas and parents they fork from, may go: the
@@ -146,7 +147,7 @@ func (env *placementEnv) checkRoom(spec PoolSpec) error {
 // datastores one of those mounts. A datastore no usable host mounts takes no clone, and the
 // clones on it move; a pool with clones and no usable host at all fails, naming every host.
 func placeOn(spec PoolSpec, datastores []string, found *Environment) (*placementEnv, error) {
-	env := &placementEnv{hosts: map[string][]string{}, unusable: found.Unusable, refuses: map[string]string{}, limit: spec.MaxClonesPerDatastore}
+	env := &placementEnv{hosts: map[string][]string{}, unusable: found.Unusable, refuses: map[string]string{}, limit: spec.MaxClonesPerDatastore, free: map[string]int64{}}
 	for _, ds := range datastores {
 		mounted := false
 		for _, h := range found.Hosts {
@@ -164,6 +165,7 @@ func placeOn(spec PoolSpec, datastores []string, found *Environment) (*placement
 		if len(env.hosts[ds]) > 0 {
 			env.datastores = append(env.datastores, ds)
 		}
+		env.free[ds] = found.Stores[ds].Free
 		if why := refusal(found.Stores[ds], spec.MinFreeSpaceGB); why != "" {
 			env.refuses[ds] = why
 		}
@@ -375,7 +377,7 @@ func planConverge(clones []Clone, size int, pattern NamingPattern, target genera
 			limit = env.limit
 		}
 		_, refused := env.refuses[ds]
-		in.Datastores = append(in.Datastores, placement.Datastore{ID: ds, Hosts: env.hosts[ds], Takes: !refused, Limit: limit})
+		in.Datastores = append(in.Datastores, placement.Datastore{ID: ds, Hosts: env.hosts[ds], Takes: !refused, Limit: limit, Free: env.free[ds]})
 	}
 	decided, err := placement.Decide(in)
 	if err != nil {

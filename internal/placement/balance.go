@@ -73,14 +73,19 @@ func balance(size int, stay []Clone, ds []Datastore) (moved []Clone, slots []slo
 		for ; after.ds[d.ID] < dsTargets[d.ID]; fill[after.take(d.ID, d.Hosts)]++ {
 		}
 	}
-	return moved, interleave(fill, kept)
+	free := map[string]int64{}
+	for _, d := range takers {
+		free[d.ID] = d.Free
+	}
+	return moved, interleave(fill, kept, free)
 }
 
 // interleave orders the places so that clones made in number order spread as they go: each
-// next one takes the place whose datastore, then host, then pair holds the fewest so far. Any
+// next one takes the place whose datastore holds the fewest so far (the one with more free
+// space of two), then whose host, then pair. Any
 // first clones of the pool are then spread too, so a shrink, which removes the highest
 // numbers, leaves the rest balanced.
-func interleave(fill map[slot]int, kept []Clone) []slot {
+func interleave(fill map[slot]int, kept []Clone, free map[string]int64) []slot {
 	l := newLoad(kept)
 	var out []slot
 	for {
@@ -89,7 +94,7 @@ func interleave(fill map[slot]int, kept []Clone) []slot {
 			if fill[cell] == 0 {
 				continue
 			}
-			if !found || cmp.Or(cmp.Compare(l.ds[cell.ds], l.ds[best.ds]), cmp.Compare(l.host[cell.host], l.host[best.host]), cmp.Compare(l.pair[cell], l.pair[best])) < 0 {
+			if !found || cmp.Or(cmp.Compare(l.ds[cell.ds], l.ds[best.ds]), cmp.Compare(free[best.ds], free[cell.ds]), cmp.Compare(l.host[cell.host], l.host[best.host]), cmp.Compare(l.pair[cell], l.pair[best])) < 0 {
 				best, found = cell, true
 			}
 		}
@@ -104,7 +109,8 @@ func interleave(fill map[slot]int, kept []Clone) []slot {
 
 // cappedTargets spreads total clones over the datastores as evenly as their limits allow:
 // each next clone goes to the datastore with the fewest so far that has room, ties to the one
-// holding more clones now (that keeps more in place), then by ID.
+// holding more clones now (that keeps more in place), then to the one with more free space,
+// then by ID.
 func cappedTargets(total int, takers []Datastore, current map[string]int) map[string]int {
 	t := make(map[string]int, len(takers))
 	for range total {
@@ -113,7 +119,7 @@ func cappedTargets(total int, takers []Datastore, current map[string]int) map[st
 			if d.Limit != Unlimited && t[d.ID] >= d.Limit {
 				continue
 			}
-			if best < 0 || cmp.Or(cmp.Compare(t[d.ID], t[takers[best].ID]), cmp.Compare(current[takers[best].ID], current[d.ID])) < 0 {
+			if best < 0 || cmp.Or(cmp.Compare(t[d.ID], t[takers[best].ID]), cmp.Compare(current[takers[best].ID], current[d.ID]), cmp.Compare(takers[best].Free, d.Free)) < 0 {
 				best = i
 			}
 		}

@@ -33,6 +33,10 @@ type Datastore struct {
 	Takes bool
 	// Limit is the most clones of the pool it may hold, or Unlimited.
 	Limit int
+	// Free is its free space in bytes: of two datastores holding as many of the pool's
+	// clones, the one with more room takes the next, so pools sharing datastores do not all
+	// pile onto the first.
+	Free int64
 }
 
 // Reason says why a job (re)creates a clone.
@@ -250,7 +254,7 @@ func leastLoaded(n int, stay []Clone, ds []Datastore) []slot {
 			if d.Limit != Unlimited && load.ds[d.ID] >= d.Limit {
 				continue
 			}
-			if best == nil || load.ds[d.ID] < load.ds[best.ID] {
+			if best == nil || cmp.Or(cmp.Compare(load.ds[d.ID], load.ds[best.ID]), cmp.Compare(best.Free, d.Free)) < 0 {
 				best = &takers[i]
 			}
 		}

@@ -313,3 +313,20 @@ func TestDecideFewestMoves(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideWeighsFreeSpace: of datastores holding as many of the pool's clones, the one with
+// more free space takes the odd clone, so pools sharing datastores even out between them.
+func TestDecideWeighsFreeSpace(t *testing.T) {
+	ds := fullMounts([]string{"h1"}, "a", "b")
+	ds[0].Free, ds[1].Free = 10, 20
+	for _, immediate := range []bool{true, false} {
+		p, err := Decide(Input{Size: 3, Datastores: ds, Immediate: immediate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dsCounts, _ := spreadOf(final(t, Input{Size: 3, Datastores: ds}, p))
+		if dsCounts["b"] != 2 || dsCounts["a"] != 1 {
+			t.Errorf("immediate %v: %v, want the odd clone on b, which has more free space", immediate, dsCounts)
+		}
+	}
+}

@@ -158,3 +158,30 @@ func TestAccPool_replicaDatastore(t *testing.T) {
 		},
 	})
 }
+
+// TestAccPool_poolsShareDatastores: two pools of five clones on the same two datastores end
+// five and five: the second pool's odd clone goes to the datastore with more free space,
+// not again to the first.
+func TestAccPool_poolsShareDatastores(t *testing.T) {
+	acctest.PreCheck(t)
+	env := acctest.NewEnv(t, vcsim.Options{})
+	two := []string{env.Datastore(1), env.Datastore(2)}
+	first := poolConfig(env, poolArgs{label: "a", name: "pa", datastores: two, size: 5})
+	both := first + poolHCL(env, poolArgs{label: "b", name: "pb", datastores: two, size: 5})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: first},
+			{
+				Config: both,
+				Check: func(*terraform.State) error {
+					total := acctest.Distribution(append(env.VMsInFolder(t, "pa"), env.VMsInFolder(t, "pb")...))
+					if total[two[0]] != 5 || total[two[1]] != 5 {
+						return fmt.Errorf("the two pools' clones per datastore: %v, want 5 and 5", total)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
