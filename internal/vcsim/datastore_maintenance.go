@@ -2,6 +2,7 @@ package vcsim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
@@ -136,22 +137,7 @@ func setDatastoreMode(ctx *simulator.Context, ds *simulator.Datastore, mode type
 
 // vmsWithFilesOn counts the registered VMs that use a datastore.
 func vmsWithFilesOn(ctx *simulator.Context, ds types.ManagedObjectReference) int {
-	n := 0
-	for _, obj := range ctx.Map.All("VirtualMachine") {
-		vm, ok := obj.(*simulator.VirtualMachine)
-		if !ok {
-			continue
-		}
-		ctx.WithLock(vm, func() {
-			for _, d := range vm.Datastore {
-				if d == ds {
-					n++
-					return
-				}
-			}
-		})
-	}
-	return n
+	return countVMs(ctx, func(vm *simulator.VirtualMachine) bool { return slices.Contains(vm.Datastore, ds) })
 }
 
 // SetDatastoreAccessible makes a datastore's storage reachable or lost, as a storage outage

@@ -241,17 +241,22 @@ func setMaintenance(ctx *simulator.Context, host *simulator.HostSystem, on bool)
 
 // poweredOnVMs counts the powered-on VMs on a host.
 func poweredOnVMs(ctx *simulator.Context, host types.ManagedObjectReference) int {
+	return countVMs(ctx, func(vm *simulator.VirtualMachine) bool {
+		return vm.Runtime.Host != nil && *vm.Runtime.Host == host && vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn
+	})
+}
+
+// countVMs counts the VMs for which match, called under each VM's lock, is true.
+func countVMs(ctx *simulator.Context, match func(*simulator.VirtualMachine) bool) int {
 	n := 0
 	for _, obj := range ctx.Map.All("VirtualMachine") {
-		vm, ok := obj.(*simulator.VirtualMachine)
-		if !ok {
-			continue
+		if vm, ok := obj.(*simulator.VirtualMachine); ok {
+			ctx.WithLock(vm, func() {
+				if match(vm) {
+					n++
+				}
+			})
 		}
-		ctx.WithLock(vm, func() {
-			if vm.Runtime.Host != nil && *vm.Runtime.Host == host && vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-				n++
-			}
-		})
 	}
 	return n
 }
