@@ -271,7 +271,7 @@ func (rec *poolRecord) declare(spec PoolSpec, env *placementEnv) {
 // (placementPasses bounds it, so a vCenter that always misplaces leaves drift, not a loop).
 func (e *Engine) convergeClones(ctx context.Context, id string, spec PoolSpec, pattern NamingPattern, target generation, env *placementEnv, policy string, pub *publication) error {
 	for pass := 1; pass <= placementPasses; pass++ {
-		pool, err := e.ReadPool(ctx, id)
+		pool, _, _, err := e.observePool(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -11,19 +11,7 @@ import (
 
 // onDatastore lists the pool's clones and the image's internal VMs on a datastore.
 func (f *onFake) onDatastore(poolID, ds string) (clones, internal []string) {
-	for _, vm := range f.clones(poolID) {
-		if vm.Datastore == ds {
-			clones = append(clones, vm.Name)
-		}
-	}
-	for _, folder := range []string{engine.ReplicaFolder, engine.ParentFolder} {
-		for _, vm := range f.internal(folder) {
-			if vm.Datastore == ds {
-				internal = append(internal, vm.Name)
-			}
-		}
-	}
-	return clones, internal
+	return f.placed(poolID, func(vm engine.VM) bool { return vm.Datastore == ds }, engine.ReplicaFolder, engine.ParentFolder)
 }
 
 // TestDatastoreTakesNoClones: a datastore in maintenance mode, inaccessible, or below the

@@ -11,17 +11,25 @@ import (
 
 // onHost lists the pool's clones and the image's parents on a host.
 func (f *onFake) onHost(poolID, host string) (clones, parents []string) {
+	return f.placed(poolID, func(vm engine.VM) bool { return vm.Host == host }, engine.ParentFolder)
+}
+
+// placed lists, by name, the pool's clones and the internal VMs in the given ClonePrep
+// folders that are where says.
+func (f *onFake) placed(poolID string, where func(engine.VM) bool, folders ...string) (clones, internal []string) {
 	for _, vm := range f.clones(poolID) {
-		if vm.Host == host {
+		if where(vm) {
 			clones = append(clones, vm.Name)
 		}
 	}
-	for _, vm := range f.internal(engine.ParentFolder) {
-		if vm.Host == host {
-			parents = append(parents, vm.Name)
+	for _, folder := range folders {
+		for _, vm := range f.internal(folder) {
+			if where(vm) {
+				internal = append(internal, vm.Name)
+			}
 		}
 	}
-	return clones, parents
+	return clones, internal
 }
 
 func (f *onFake) drift(t *testing.T, poolID string) string {

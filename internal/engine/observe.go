@@ -13,13 +13,29 @@ import (
 // property-collector retrieve whatever the pool's size, and the state of its hosts in one
 // more.
 func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
+	p, rec, internal, err := e.observePool(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := e.hostDrift(ctx, rec, p, internal)
+	if err != nil {
+		return nil, err
+	}
+	p.Drift = append(p.Drift, hosts...)
+	return p, nil
+}
+
+// observePool is ReadPool without the hosts' and datastores' state: the pool's clones and
+// its record's drift, in one retrieve. A converge, which has just read the environment,
+// plans from it.
+func (e *Engine) observePool(ctx context.Context, id string) (*Pool, *poolRecord, *internalSet, error) {
 	folders, fs, vms, err := e.readExistingClonePrep(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		// The ClonePrep folders were looked up again, so the missing one is the pool's.
-		return nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+		return nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading pool %s: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("reading pool %s: %w", id, err)
 	}
 	var self *Folder
 	for i := range fs {
@@ -28,11 +44,11 @@ func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
 		}
 	}
 	if self == nil {
-		return nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+		return nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
 	}
 	rec, err := decodeRecord(self)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	internal := &internalSet{folders: folders}
 	var own []VM
@@ -43,13 +59,7 @@ func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
 			internal.vms = append(internal.vms, vm)
 		}
 	}
-	p := observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal)
-	hosts, err := e.hostDrift(ctx, rec, p, internal)
-	if err != nil {
-		return nil, err
-	}
-	p.Drift = append(p.Drift, hosts...)
-	return p, nil
+	return observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal), rec, internal, nil
 }
 
 // observe builds the pool view and its drift from what vCenter holds.

@@ -21,16 +21,7 @@ import (
 
 // checkNothingOnDatastore checks that no clone of pool folder and no replica or parent uses ds.
 func checkNothingOnDatastore(t *testing.T, env *acctest.Env, folder, ds string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		for _, name := range []string{folder, engine.ReplicaFolder, engine.ParentFolder} {
-			for _, vm := range env.VMsInFolder(t, name) {
-				if vm.Datastore == ds {
-					return fmt.Errorf("%s (in %s) is on %s, which takes no clone", vm.Name, name, ds)
-				}
-			}
-		}
-		return nil
-	}
+	return checkNone(t, env, ds+", which takes no clone", func(vm engine.VM) bool { return vm.Datastore == ds }, folder, engine.ReplicaFolder, engine.ParentFolder)
 }
 
 func datastoreSummary(t *testing.T, env *acctest.Env, ds string) types.DatastoreSummary {

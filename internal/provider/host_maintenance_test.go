@@ -16,11 +16,16 @@ import (
 
 // checkNothingOn checks that no clone of pool folder and no parent runs on host.
 func checkNothingOn(t *testing.T, env *acctest.Env, folder, host string) resource.TestCheckFunc {
+	return checkNone(t, env, host+", which is in maintenance", func(vm engine.VM) bool { return vm.Host == host }, folder, engine.ParentFolder)
+}
+
+// checkNone checks that no VM in the named folders is where: it is, in words, what.
+func checkNone(t *testing.T, env *acctest.Env, what string, where func(engine.VM) bool, folders ...string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		for _, name := range []string{folder, engine.ParentFolder} {
+		for _, name := range folders {
 			for _, vm := range env.VMsInFolder(t, name) {
-				if vm.Host == host {
-					return fmt.Errorf("%s (in %s) runs on %s, which is in maintenance", vm.Name, name, host)
+				if where(vm) {
+					return fmt.Errorf("%s (in %s) is on %s", vm.Name, name, what)
 				}
 			}
 		}

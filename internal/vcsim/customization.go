@@ -2,6 +2,7 @@ package vcsim
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -227,22 +228,14 @@ func (m *guestCustomizationManager) lease(vm types.ManagedObjectReference, nic i
 	return a.String()
 }
 
+// prefixLength reads a dotted subnet mask as a prefix length; 0 when it is not one.
 func prefixLength(mask string) int32 {
-	a, err := netip.ParseAddr(mask)
-	if err != nil || !a.Is4() {
+	ip := net.ParseIP(mask).To4()
+	if ip == nil {
 		return 0
 	}
-	b := a.As4()
-	n := int32(0)
-	for _, octet := range b {
-		for bit := 7; bit >= 0; bit-- {
-			if octet&(1<<bit) == 0 {
-				return n
-			}
-			n++
-		}
-	}
-	return n
+	ones, _ := net.IPMask(ip).Size()
+	return int32(ones)
 }
 
 // ethernetCards lists a VM's network cards in device order.
