@@ -31,14 +31,27 @@ func enableInstantClone(r *simulator.Registry, opts InstantCloneOptions, disks *
 // (a wrapper that embeds the registry's VM and adds or replaces that one method); every other
 // call goes on to the Handler installed before.
 func answerVMMethod(r *simulator.Registry, method string, wrap func(*simulator.VirtualMachine) mo.Reference) {
+	answer(r, func(ctx *simulator.Context, m *simulator.Method) mo.Reference {
+		if m.Name != method || m.This.Type != "VirtualMachine" {
+			return nil
+		}
+		vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine)
+		if !ok {
+			return nil
+		}
+		h := wrap(vm)
+		shadowInSession(ctx, vm, h)
+		return h
+	})
+}
+
+// answer puts pick before r's Handler: a call pick returns an object for is answered by that
+// object, every other call goes on to the Handler installed before.
+func answer(r *simulator.Registry, pick func(*simulator.Context, *simulator.Method) mo.Reference) {
 	next := r.Handler
 	r.Handler = func(ctx *simulator.Context, m *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if m.Name == method && m.This.Type == "VirtualMachine" {
-			if vm, ok := ctx.Map.Get(m.This).(*simulator.VirtualMachine); ok {
-				h := wrap(vm)
-				shadowInSession(ctx, vm, h)
-				return h, nil
-			}
+		if h := pick(ctx, m); h != nil {
+			return h, nil
 		}
 		if next != nil {
 			return next(ctx, m)
@@ -153,10 +166,15 @@ func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.
 	// simulator's clone checks for a duplicate name without that lock, so
 	// clones of different sources into one folder would race and could both
 	// take the same name. vCenter refuses the second one.
+	// The child is powered on once it exists, after the folder is let go: clones of other
+	// sources into the folder need not wait for that.
 	var result types.AnyType
 	ctx.WithLock(ctx.Map.Get(loc.folder), func() {
-		result, fault = cloneAndPowerOn(ctx, vm, spec, loc)
+		result, fault = cloneChild(ctx, vm, spec, loc)
 	})
+	if fault == nil {
+		fault = powerOnChild(ctx, result)
+	}
 	if fault == nil {
 		src.space.clonedRef(ctx, result, true) // an instant clone's disks are deltas on its source's
 	}
@@ -214,12 +232,11 @@ func editableByInstantClone(d types.BaseVirtualDevice) bool {
 	return false
 }
 
-// cloneAndPowerOn drives the simulator's own clone, which does the heavy
-// lifting (files, devices, registry, events, power on). It runs on behalf of
-// ctx, which already holds the source's and the folder's locks, so the
-// clone's own tasks share them instead of deadlocking.
-func cloneAndPowerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineInstantCloneSpec, loc *location) (types.AnyType, types.BaseMethodFault) {
-	res := vm.CloneVMTask(ctx, &types.CloneVM_Task{
+// cloneChild drives the simulator's own clone, which does the heavy lifting (files, devices,
+// registry, events). It runs on behalf of ctx, which already holds the source's and the
+// folder's locks, so the clone's own tasks share them instead of deadlocking.
+func cloneChild(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineInstantCloneSpec, loc *location) (types.AnyType, types.BaseMethodFault) {
+	return waitInner(ctx, vm.CloneVMTask(ctx, &types.CloneVM_Task{
 		This:   vm.Self,
 		Folder: loc.folder,
 		Name:   spec.Name,
@@ -235,34 +252,27 @@ func cloneAndPowerOn(ctx *simulator.Context, vm *simulator.VirtualMachine, spec 
 				ExtraConfig: childExtraConfig(vm.Config.ExtraConfig, spec.Config),
 				Uuid:        spec.BiosUuid,
 			},
-			PowerOn: true,
 		},
-	})
-	if f := res.Fault(); f != nil {
-		return nil, soapMethodFault(f)
-	}
+	}))
+}
 
-	body, ok := res.(*methods.CloneVM_TaskBody)
-	if !ok || body.Res == nil {
-		return nil, &types.SystemError{Reason: fmt.Sprintf("the simulator's clone answered %T", res)}
-	}
-	ref := body.Res.Returnval
-	clone, ok := ctx.Map.Get(ref).(*simulator.Task)
+// powerOnChild resumes the child: an instant clone runs from the moment it exists. Its NICs
+// come up as the spec's device edits left them: one the spec disconnects is disconnected in
+// the guest too.
+func powerOnChild(ctx *simulator.Context, result types.AnyType) types.BaseMethodFault {
+	ref, ok := result.(types.ManagedObjectReference)
 	if !ok {
-		return nil, &types.ManagedObjectNotFound{Obj: ref}
+		return &types.SystemError{Reason: fmt.Sprintf("the simulator's clone returned %T", result)}
 	}
-	clone.Wait()
-	if clone.Info.Error != nil {
-		return nil, clone.Info.Error.Fault
+	child, ok := ctx.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok {
+		return &types.ManagedObjectNotFound{Obj: ref}
 	}
-	// The child resumes with its NICs as the spec's device edits left them: one the spec
-	// disconnects comes up disconnected in the guest too.
-	if ref, ok := clone.Info.Result.(types.ManagedObjectReference); ok {
-		if child, ok := ctx.Map.Get(ref).(*simulator.VirtualMachine); ok {
-			ctx.WithLock(child, func() { syncGuestNICs(ctx, child) })
-		}
+	if _, fault := waitInner(ctx, child.PowerOnVMTask(ctx, &types.PowerOnVM_Task{This: child.Self})); fault != nil {
+		return fault
 	}
-	return clone.Info.Result, nil
+	ctx.WithLock(child, func() { syncGuestNICs(ctx, child) })
+	return nil
 }
 
 // location is where an instant clone lands, with vCenter's defaults applied.

@@ -8,6 +8,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
+	"time"
 )
 
 // enableStorageMigration makes RelocateVM_Task move a VM's files with its disks, as storage
@@ -113,6 +114,8 @@ func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.
 		ref = body.Res.Returnval
 	case *methods.Destroy_TaskBody:
 		ref = body.Res.Returnval
+	case *methods.PowerOnVM_TaskBody:
+		ref = body.Res.Returnval
 	default:
 		return nil, &types.SystemError{Reason: fmt.Sprintf("the simulator answered %T", res)}
 	}
@@ -120,7 +123,7 @@ func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.
 	if !ok {
 		return nil, &types.ManagedObjectNotFound{Obj: ref}
 	}
-	t.Wait()
+	waitTask(ctx, t)
 	if t.Info.Error != nil {
 		return nil, t.Info.Error.Fault
 	}
@@ -188,4 +191,21 @@ func datastoresUsed(ctx *simulator.Context, vm *simulator.VirtualMachine) []type
 		return vm.Datastore
 	}
 	return out
+}
+
+// waitTask blocks until a simulator task is done. The simulator's Task.Wait looks every
+// 10 ms, and its callers here hold the destination folder meanwhile, so every clone into a
+// folder would cost at least that much of the folder's time; vCenter has no such floor.
+func waitTask(ctx *simulator.Context, t *simulator.Task) {
+	probe := &simulator.Context{} // a lock context of its own: the task's goroutine uses ctx
+	for {
+		var done bool
+		ctx.Map.WithLock(probe, t, func() {
+			done = t.Info.State == types.TaskInfoStateSuccess || t.Info.State == types.TaskInfoStateError
+		})
+		if done {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
 }

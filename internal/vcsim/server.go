@@ -6,7 +6,7 @@
 // VirtualMachine.InstantClone_Task (see enableInstantClone) and holds a
 // powered-on "golden" VM with two snapshots to clone from.
 //
-// Latency and TaskLatency are applied through the model's
+// Latency, TaskLatency and MethodLatency are applied through the model's
 // simulator.DelayConfig, which belongs to that server alone; the
 // package-global simulator.TaskDelay is never touched. Latency is added to
 // every SOAP call. TaskLatency is added to the SOAP call of CloneVM_Task,
@@ -60,7 +60,10 @@ type Options struct {
 	Datastores      int           // default 4, each mounted on every host
 	Latency         time.Duration // added to every SOAP call; 0 = none
 	TaskLatency     time.Duration // added to clone, instant-clone, power and destroy calls; 0 = none
-	Listen          string        // loopback host:port, default 127.0.0.1:0
+	// MethodLatency is added to the SOAP calls of the methods it names instead of
+	// TaskLatency, e.g. {"InstantClone_Task": 200ms, "PowerOnVM_Task": 20ms}.
+	MethodLatency map[string]time.Duration
+	Listen        string // loopback host:port, default 127.0.0.1:0
 	// InstantCloneIgnoresLocation places instant clones with their source whatever
 	// spec.location says (see InstantCloneOptions.IgnoreLocation).
 	InstantCloneIgnoresLocation bool
@@ -84,6 +87,11 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Latency < 0 || o.TaskLatency < 0 {
 		return o, fmt.Errorf("vcsim: negative latency in %+v", o)
+	}
+	for method, d := range o.MethodLatency {
+		if d < 0 {
+			return o, fmt.Errorf("vcsim: negative latency %v for %s", d, method)
+		}
 	}
 	listen, err := LoopbackAddress(o.Listen)
 	if err != nil {
@@ -200,6 +208,7 @@ func Start(opts Options) (_ *Server, err error) {
 	s.log = newCallLog()
 	disks := newSpace()
 	s.chains = enableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation, Refused: s.log.refuse}, disks)
+	answerListViewEdits(m.Service.Context.Map)
 	enableStorageMigration(m.Service.Context.Map)
 	enableFolderSafeClones(m.Service.Context.Map, disks)
 	disks.enableSpaceReturn(m.Service.Context.Map)
@@ -230,11 +239,14 @@ func Start(opts Options) (_ *Server, err error) {
 	enforcePrivileges(m.Service.Context.Map, *c.ServiceContent.AuthorizationManager, c.ServiceContent.RootFolder, s.users)
 
 	m.DelayConfig.Delay = milliseconds(opts.Latency)
+	m.DelayConfig.MethodDelay = make(map[string]int, len(taskLatencyMethods)+len(opts.MethodLatency))
 	if opts.TaskLatency > 0 {
-		m.DelayConfig.MethodDelay = make(map[string]int, len(taskLatencyMethods))
 		for _, name := range taskLatencyMethods {
 			m.DelayConfig.MethodDelay[name] = milliseconds(opts.TaskLatency)
 		}
+	}
+	for name, d := range opts.MethodLatency {
+		m.DelayConfig.MethodDelay[name] = milliseconds(d)
 	}
 
 	if s.server, err = newServer(m.Service); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -166,5 +167,37 @@ func TestLatency(t *testing.T) {
 	}
 	if d := time.Since(began); d >= taskLatency {
 		t.Errorf("instant clone on the server without latency took %s", d)
+	}
+}
+
+// TestMethodLatency: a method given a latency of its own pays that one, not TaskLatency.
+func TestMethodLatency(t *testing.T) {
+	t.Parallel()
+	const taskLatency, cloneLatency = 50 * time.Millisecond, 400 * time.Millisecond
+	s := start(t, Options{TaskLatency: taskLatency, MethodLatency: map[string]time.Duration{"InstantClone_Task": cloneLatency}})
+	c := login(t, s)
+	ctx := t.Context()
+	vm := goldenVM(t, c)
+	timed := func(what string, f func() (*object.Task, error)) time.Duration {
+		began := time.Now()
+		task, err := f()
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return time.Since(began)
+	}
+	if d := timed("instant clone", func() (*object.Task, error) {
+		return vm.InstantClone(ctx, types.VirtualMachineInstantCloneSpec{Name: "slow"})
+	}); d < cloneLatency {
+		t.Errorf("instant clone took %s, want at least its own %s", d, cloneLatency)
+	}
+	if d := timed("power off", func() (*object.Task, error) { return vm.PowerOff(ctx) }); d < taskLatency || d >= cloneLatency {
+		t.Errorf("power off took %s, want TaskLatency %s", d, taskLatency)
+	}
+	if _, err := Start(Options{MethodLatency: map[string]time.Duration{"PowerOnVM_Task": -time.Second}}); err == nil {
+		t.Error("a negative method latency was accepted")
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
 )
@@ -44,6 +45,18 @@ func main() {
 	flag.DurationVar(&opts.Latency, "latency", 0, "delay added to every SOAP call, e.g. 20ms")
 	flag.DurationVar(&opts.TaskLatency, "task-latency", 0, "delay added to clone, instant clone, power and destroy calls, e.g. 2s")
 	flag.StringVar(&envFile, "env-file", "", "also write the exports to this `file` (removed on exit)")
+	flag.Func("method-latency", "delay added to one SOAP method's calls instead of -task-latency, as `Method=duration`; repeatable", func(v string) error {
+		method, value, ok := strings.Cut(v, "=")
+		d, err := time.ParseDuration(value)
+		if !ok || method == "" || err != nil {
+			return fmt.Errorf("want Method=duration (InstantClone_Task=200ms), got %q", v)
+		}
+		if opts.MethodLatency == nil {
+			opts.MethodLatency = map[string]time.Duration{}
+		}
+		opts.MethodLatency[method] = d
+		return nil
+	})
 	flag.Parse()
 	if flag.NArg() > 0 {
 		log.Printf("vcsim: unexpected arguments: %q", flag.Args())
