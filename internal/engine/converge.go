@@ -516,27 +516,31 @@ func (e *Engine) cloneOne(ctx context.Context, poolID string, spec PoolSpec, tar
 			return "", err
 		}
 	}
-	var id string
-	err := e.slot(ctx, func() error {
-		var err error
-		id, err = e.vc.InstantClone(ctx, InstantCloneSpec{
-			Parent: job.Parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
-			Pool: spec.ResourcePool, ExtraConfig: cloneIdentity(spec, target.image, job), Networks: spec.Networks,
-			DisconnectNICs: guest != nil,
-		})
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	if guest != nil {
-		if err := e.customize(ctx, id, job.Name, *guest); err != nil {
-			return "", err
-		}
-	}
 	marks := Marks{MarkImage: target.image, MarkParent: job.Parent}
 	if target.token != "" {
 		marks[MarkPushToken] = target.token
+	}
+	clone := InstantCloneSpec{
+		Parent: job.Parent, Name: job.Name, Folder: poolID, Datastore: job.Datastore,
+		Pool: spec.ResourcePool, ExtraConfig: cloneIdentity(spec, target.image, job), Networks: spec.Networks,
+		DisconnectNICs: guest != nil,
+	}
+	// A clone is marked as it is made. One to customize is marked only once customized: if
+	// it fails and cannot be removed, it stays unmarked, which reads as a clone to replace.
+	if guest == nil {
+		clone.Marks = marks
+	}
+	var id string
+	err := e.slot(ctx, func() error {
+		var err error
+		id, err = e.vc.InstantClone(ctx, clone)
+		return err
+	})
+	if err != nil || guest == nil {
+		return id, err
+	}
+	if err := e.customize(ctx, id, job.Name, *guest); err != nil {
+		return "", err
 	}
 	if err := e.vc.SetMarks(ctx, VMObject(id), marks); err != nil {
 		return id, fmt.Errorf("marking clone %s (%s): %w", job.Name, id, err)

@@ -24,6 +24,10 @@ const (
 // MarkNames lists every mark, for the port to define in vCenter.
 var MarkNames = []string{MarkRole, MarkImage, MarkSpec, MarkAttachments, MarkPushToken, MarkState, MarkClones, MarkParent, MarkReserved, MarkLockHolder, MarkLockExpires}
 
+// CloneMarks are the marks a clone is made with (InstantCloneSpec.Marks): they are written in
+// the clone's own config, in the call that makes it, rather than by a write after it.
+var CloneMarks = []string{MarkImage, MarkParent, MarkPushToken}
+
 // Roles of the objects the engine marks.
 const (
 	roleTemplate = "template"

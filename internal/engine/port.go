@@ -178,6 +178,9 @@ type InstantCloneSpec struct {
 	// DisconnectNICs makes the child resume with every NIC disconnected, for Customize to
 	// connect once its guest has its own identity.
 	DisconnectNICs bool
+	// Marks are made with the child, in its own config, so that no write follows the clone.
+	// Reads find them among the VM's marks.
+	Marks Marks
 }
 
 // NIC is one network card of a VM.

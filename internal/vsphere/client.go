@@ -49,6 +49,7 @@ type Client struct {
 	dcPath     string
 	vmFolder   types.ManagedObjectReference
 	fields     *customFields
+	tasks      *taskWatcher
 	calls      atomic.Int64
 	log        engine.Logger
 	nets       networkCache
@@ -95,6 +96,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = engine.Discard
 	}
+	c.tasks = newTaskWatcher(c)
 	counted := &countingTransport{next: sc, calls: &c.calls}
 	vc, err := vim25.NewClient(ctx, counted)
 	if err != nil {
@@ -172,6 +174,9 @@ func (c *Client) useDatacenter(ctx context.Context, name string) error {
 func (c *Client) Logout(ctx context.Context) error {
 	if c == nil || c.sessions == nil {
 		return nil
+	}
+	if c.tasks != nil {
+		c.tasks.close()
 	}
 	return c.sessions.Logout(ctx)
 }

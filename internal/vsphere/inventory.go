@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"strings"
 
@@ -41,8 +42,10 @@ func objectRef(o engine.Object) types.ManagedObjectReference {
 
 // The narrow property paths every read asks for: customValue carries the marks, and
 // config.files.vmPathName says which datastore holds the VM (its datastore property also lists
-// those of a mounted ISO or a swap file), named by the datastores' names read alongside.
-var vmProps = []string{"name", "parent", "datastore", "config.files.vmPathName", "runtime.host", "runtime.powerState", "runtime.instantCloneFrozen", "customValue"}
+// those of a mounted ISO or a swap file), named by the datastores' names read alongside. A
+// clone's own marks are in its extraConfig, each read by key (configMarkPath) rather than the
+// whole extraConfig.
+var vmProps = append([]string{"name", "parent", "datastore", "config.files.vmPathName", "runtime.host", "runtime.powerState", "runtime.instantCloneFrozen", "customValue"}, configMarkPaths()...)
 var folderProps = []string{"name", "parent", "customValue"}
 
 // withDatastoreNames adds, to a selection that reaches VMs, the names of their datastores.
@@ -195,6 +198,7 @@ func (c *Client) decodeContents(ctx context.Context, contents []types.ObjectCont
 			}
 			folders = append(folders, engine.Folder{ID: oc.Obj.Value, Name: f.Name, Parent: refValue(f.Parent), Marks: marks(f.CustomValue)})
 		case "VirtualMachine":
+			oc, inConfig := splitConfigMarks(oc)
 			var m mo.VirtualMachine
 			if err := mo.LoadObjectContent([]types.ObjectContent{oc}, &m); err != nil {
 				return nil, nil, fmt.Errorf("decoding VM %s: %w", oc.Obj.Value, err)
@@ -206,8 +210,11 @@ func (c *Client) decodeContents(ctx context.Context, contents []types.ObjectCont
 				Host:      refValue(m.Runtime.Host),
 				PoweredOn: m.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn,
 				Frozen:    m.Runtime.InstantCloneFrozen != nil && *m.Runtime.InstantCloneFrozen,
-				Marks:     marks(m.CustomValue),
+				Marks:     inConfig,
 			}
+			// A custom attribute written since (or by a release that marked clones that way)
+			// says more than what the clone was made with.
+			maps.Copy(vm.Marks, marks(m.CustomValue))
 			for _, ds := range m.Datastore {
 				vm.Datastores = append(vm.Datastores, ds.Value)
 			}

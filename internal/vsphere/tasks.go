@@ -2,7 +2,6 @@ package vsphere
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,68 +10,15 @@ import (
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/task"
-	"github.com/vmware/govmomi/vim25/progress"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 )
 
-// waitTask waits for a task with govmomi's Task.WaitForResult, which makes a property
-// collector of its own per wait: many tasks can be waited on at once without sharing the
-// session's default collector (whose WaitForUpdatesEx hands each update to one waiter only).
+// waitTask waits for a task to end and returns its result, through the client's one task
+// watcher (taskwatch.go).
 func (c *Client) waitTask(ctx context.Context, t types.ManagedObjectReference) (types.AnyType, error) {
-	for attempt := 0; ; attempt++ {
-		res, err := c.waitTaskOnce(ctx, t)
-		// A session that ended takes its property collector with it; the task lives on, so a
-		// new collector (in the new session) carries on waiting.
-		if err != nil && attempt < 3 && ctx.Err() == nil && sessionLost(err) {
-			continue
-		}
-		return res, err
-	}
-}
-
-// sessionLost reports a wait cut short by the end of the session it ran in.
-func sessionLost(err error) bool {
-	var te task.Error
-	if errors.As(err, &te) {
-		return false // the task itself failed
-	}
-	return fault.Is(err, &types.NotAuthenticated{}) || fault.Is(err, &types.ManagedObjectNotFound{})
-}
-
-func (c *Client) waitTaskOnce(ctx context.Context, t types.ManagedObjectReference) (types.AnyType, error) {
-	info, err := object.NewTask(c.vim, t).WaitForResult(ctx, c.progress(ctx, t))
-	if err != nil {
-		return nil, err
-	}
-	return info.Result, nil
-}
-
-// progress reports a task's completion through the log at Debug, as vCenter updates it.
-func (c *Client) progress(ctx context.Context, t types.ManagedObjectReference) progress.Sinker {
-	return progressLog(func(percent float32) {
-		c.log.Debug(ctx, "vCenter task progress", map[string]any{"task": t.Value, "percent": percent})
-	})
-}
-
-// progressLog is a progress.Sinker that hands each new percentage to a function. The waiter
-// closes the channel when the task ends, which ends the goroutine.
-type progressLog func(percent float32)
-
-func (p progressLog) Sink() chan<- progress.Report {
-	ch := make(chan progress.Report)
-	go func() {
-		last := float32(-1)
-		for r := range ch {
-			if pc := r.Percentage(); pc != last {
-				last = pc
-				p(pc)
-			}
-		}
-	}()
-	return ch
+	return c.tasks.wait(ctx, t)
 }
 
 // retry runs f again, with backoff, while it fails with a transient fault; at most 4 tries,
@@ -232,6 +178,11 @@ func (c *Client) InstantClone(ctx context.Context, s engine.InstantCloneSpec) (s
 	for _, k := range keys {
 		spec.Config = append(spec.Config, &types.OptionValue{Key: k, Value: s.ExtraConfig[k]})
 	}
+	marks, err := configOptions(s.Marks)
+	if err != nil {
+		return "", fmt.Errorf("instant-cloning %s: %w", s.Name, err)
+	}
+	spec.Config = append(spec.Config, marks...)
 	edits, err := c.nicEdits(ctx, s.Parent, s.Networks, s.DisconnectNICs)
 	if err != nil {
 		return "", wrap(err, "putting the NICs of %s on %v", s.Name, s.Networks)

@@ -586,6 +586,9 @@ func (v *VCenter) InstantClone(_ context.Context, s engine.InstantCloneSpec) (st
 	if err == nil {
 		v.nics[id] = nics
 		v.disconnected[id] = s.DisconnectNICs
+		for k, val := range s.Marks {
+			v.vms[id].Marks[k] = val
+		}
 	}
 	return id, err
 }
