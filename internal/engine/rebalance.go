@@ -26,7 +26,7 @@ func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, 
 	}
 	defer held.unlock()
 	ctx, rec, att := held.ctx, held.rec, held.att
-	if (att.has(ds) && !att.pending[ds]) || slices.Contains(rec.Datastores, ds) {
+	if att.finished(ds) || slices.Contains(rec.Datastores, ds) {
 		return nil, inputError("datastore_id", "Datastore already attached", "Datastore %s is already attached to pool %s (%s); each datastore is attached once, either in the pool's datastore_ids or by one instantclone_pool_datastore.", ds, rec.Name, poolID)
 	}
 	att.add(ds, true)
@@ -40,7 +40,10 @@ func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, 
 	return e.ReadPool(ctx, poolID)
 }
 
-// Detach removes an attached datastore; its clones are evacuated to the remaining ones.
+// Detach removes an attached datastore; its clones are evacuated to the remaining ones. The
+// datastore stays recorded as leaving until its clones are gone and the internal VMs no pool
+// needs there are collected: a detach cut short after its clones moved is still seen, and
+// detaching again finishes it.
 func (e *Engine) Detach(ctx context.Context, poolID, ds, policy string) error {
 	held, err := e.lockPool(ctx, poolID)
 	if errors.Is(err, ErrNotFound) {
@@ -52,8 +55,12 @@ func (e *Engine) Detach(ctx context.Context, poolID, ds, policy string) error {
 	defer held.unlock()
 	// Converge even when the datastore is already gone from the record: a detach cut short
 	// leaves clones on it to evacuate.
+	held.att.leave(ds)
+	if err := e.changeAttachments(held.ctx, poolID, held.rec, held.att, policy); err != nil {
+		return err
+	}
 	held.att.remove(ds)
-	return e.changeAttachments(held.ctx, poolID, held.rec, held.att, policy)
+	return e.writeAttachments(held.ctx, poolID, held.att)
 }
 
 func (e *Engine) changeAttachments(ctx context.Context, poolID string, rec *poolRecord, att attachments, policy string) error {
@@ -85,18 +92,27 @@ func (e *Engine) Attached(ctx context.Context, poolID, ds string) (bool, error) 
 }
 
 // attachments are the datastores attached to a pool from outside its own resource, as its
-// folder records them: "datastore-40,datastore-41~", where "~" marks an attach that has not
-// finished (its apply failed or was interrupted).
+// folder records them: "datastore-40,datastore-41~,-datastore-42", where "~" marks an attach
+// that has not finished (its apply failed or was interrupted) and "-" a datastore being
+// detached.
 type attachments struct {
 	pending map[string]bool // datastore → unfinished
+	leaving map[string]bool // datastores being detached
 }
 
-const pendingMark = "~"
+const (
+	pendingMark = "~"
+	leavingMark = "-"
+)
 
 func parseAttachments(raw string) attachments {
-	a := attachments{pending: map[string]bool{}}
+	a := attachments{pending: map[string]bool{}, leaving: map[string]bool{}}
 	for _, item := range strings.Split(raw, ",") {
 		if item == "" {
+			continue
+		}
+		if ds, ok := strings.CutPrefix(item, leavingMark); ok {
+			a.leaving[ds] = true
 			continue
 		}
 		ds, unfinished := strings.CutSuffix(item, pendingMark)
@@ -105,18 +121,36 @@ func parseAttachments(raw string) attachments {
 	return a
 }
 
-// ids lists every attached datastore, finished or not, sorted.
+// ids lists every attached datastore, finished or not, sorted; not those being detached.
 func (a attachments) ids() []string { return sortedKeys(a.pending) }
 
-// has reports whether ds is attached, finished or not.
+// has reports whether ds is attached, finished or not, or still being detached.
 func (a attachments) has(ds string) bool {
 	_, ok := a.pending[ds]
-	return ok
+	return ok || a.leaving[ds]
 }
 
-func (a attachments) add(ds string, unfinished bool) { a.pending[ds] = unfinished }
+// finished reports whether ds is attached and its attach done.
+func (a attachments) finished(ds string) bool {
+	unfinished, ok := a.pending[ds]
+	return ok && !unfinished
+}
 
-func (a attachments) remove(ds string) { delete(a.pending, ds) }
+func (a attachments) add(ds string, unfinished bool) {
+	a.pending[ds] = unfinished
+	delete(a.leaving, ds)
+}
+
+// leave records ds as being detached.
+func (a attachments) leave(ds string) {
+	delete(a.pending, ds)
+	a.leaving[ds] = true
+}
+
+func (a attachments) remove(ds string) {
+	delete(a.pending, ds)
+	delete(a.leaving, ds)
+}
 
 func (a attachments) String() string {
 	items := a.ids()
@@ -124,6 +158,9 @@ func (a attachments) String() string {
 		if a.pending[ds] {
 			items[i] += pendingMark
 		}
+	}
+	for _, ds := range sortedKeys(a.leaving) {
+		items = append(items, leavingMark+ds)
 	}
 	return strings.Join(items, ",")
 }

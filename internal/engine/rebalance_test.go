@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
@@ -131,4 +132,51 @@ func TestCloneOnAnotherHost(t *testing.T) {
 		}
 	}
 	f.checkPool(t, id, 4)
+}
+
+// TestDetachCutShort: a detach that moved the clones but failed before the internal VMs on
+// the datastore were collected still shows the datastore attached (leaving), so detaching
+// again is not skipped and finishes the collection.
+func TestDetachCutShort(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	ds := f.vc.Datastores()[:3]
+	id := f.create(t, poolSpec("p", f.image(t, "a"), 12, ds[:2]...)).ID
+	if _, err := f.engine.Attach(ctx, id, ds[2], engine.RebalanceImmediate); err != nil {
+		t.Fatal(err)
+	}
+	onLeaving := map[string]bool{}
+	for _, folder := range []string{engine.ReplicaFolder, engine.ParentFolder} {
+		for _, vm := range f.internal(folder) {
+			if vm.Datastore == ds[2] {
+				onLeaving[vm.ID] = true
+			}
+		}
+	}
+	fault := f.vc.Inject(&fake.Fault{Method: "RemoveVM", Err: errors.New("SystemError: vCenter went away"),
+		Match: func(arg any) bool { id, _ := arg.(string); return onLeaving[id] }})
+	if err := f.engine.Detach(ctx, id, ds[2], ""); err == nil || fault.Fired == 0 {
+		t.Fatalf("detach with its collection failing: %v (fault fired %d times)", err, fault.Fired)
+	}
+	if got := spread(f.clones(id), ds); got != "datastore-1=6 datastore-2=6 datastore-3=0" {
+		t.Fatalf("the cut-short detach moved the clones to %s", got)
+	}
+	if attached, err := f.engine.Attached(ctx, id, ds[2]); err != nil || !attached {
+		t.Fatalf("after the cut-short detach: attached %v (%v), want it still recorded while leaving", attached, err)
+	}
+	fault.Count = fault.Fired // it fires no more
+	if err := f.engine.Detach(ctx, id, ds[2], ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, folder := range []string{engine.ReplicaFolder, engine.ParentFolder} {
+		for _, vm := range f.internal(folder) {
+			if vm.Datastore == ds[2] {
+				t.Errorf("internal VM %s stays on the detached datastore", vm.Name)
+			}
+		}
+	}
+	if attached, _ := f.engine.Attached(ctx, id, ds[2]); attached {
+		t.Error("the datastore is still recorded after the detach finished")
+	}
+	f.checkPool(t, id, 12)
 }
