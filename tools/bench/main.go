@@ -1,6 +1,7 @@
 // Command bench measures the pool engine against the simulator with injected latency and
-// prints a table: for each pool size and operation, wall time, the ideal time the latency and
-// concurrency allow, their ratio, vCenter calls made, and the provider process's peak memory.
+// prints a table for each latency profile: for each pool size and operation, wall time, the
+// ideal time the latency and concurrency allow, their ratio, vCenter calls made in all and per
+// clone, and the provider process's peak memory.
 // The simulator runs in its own process (bin/vcsim) so that memory is the provider's alone.
 package main
 
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,21 +27,49 @@ import (
 
 type options struct {
 	sizes       []int
+	profiles    []profile
 	concurrency int
-	latency     time.Duration
-	taskLatency time.Duration
 	vcsim       string
 	planCLI     string
 	planSize    int
 }
 
+// profile is how long vCenter takes: every call, and the tasks the provider waits for.
+type profile struct {
+	name                  string
+	api                   time.Duration // added to every call
+	clone, power, destroy time.Duration // clone and instant-clone, power on and off, destroy
+}
+
+var profiles = []profile{
+	{name: "2s-tasks", api: 2 * time.Millisecond, clone: 2 * time.Second, power: 2 * time.Second, destroy: 2 * time.Second},
+	{name: "fast-tasks", api: 2 * time.Millisecond, clone: 200 * time.Millisecond, power: 20 * time.Millisecond, destroy: 50 * time.Millisecond},
+	{name: "busy", api: 20 * time.Millisecond, clone: 2 * time.Second, power: 20 * time.Millisecond, destroy: 50 * time.Millisecond},
+	// No latency at all: how fast the simulator itself goes, the floor under every profile.
+	{name: "none"},
+}
+
+func (p profile) String() string {
+	return fmt.Sprintf("%s: %v per call; clone %v, power %v, destroy %v", p.name, p.api, p.clone, p.power, p.destroy)
+}
+
+// methodLatencies are the simulator's -method-latency flags of a profile.
+func (p profile) methodLatencies() []string {
+	var out []string
+	for method, d := range map[string]time.Duration{
+		"CloneVM_Task": p.clone, "InstantClone_Task": p.clone, "PowerOnVM_Task": p.power, "PowerOffVM_Task": p.power, "Destroy_Task": p.destroy,
+	} {
+		out = append(out, "-method-latency", method+"="+d.String())
+	}
+	return out
+}
+
 func main() {
 	var o options
-	var sizes string
-	flag.StringVar(&sizes, "sizes", "10,100,1000", "pool sizes to measure (none: only the refresh and plan timings)")
+	var sizes, names string
+	flag.StringVar(&sizes, "sizes", "100,1000", "pool sizes to measure (none: only the refresh and plan timings)")
+	flag.StringVar(&names, "profiles", "2s-tasks,fast-tasks,busy", "latency profiles to measure, of: 2s-tasks, fast-tasks, busy, none")
 	flag.IntVar(&o.concurrency, "concurrency", 20, "max_concurrent_operations")
-	flag.DurationVar(&o.latency, "latency", 2*time.Millisecond, "simulated delay of every vCenter call")
-	flag.DurationVar(&o.taskLatency, "task-latency", 2*time.Second, "simulated duration of clone, power and destroy tasks")
 	flag.StringVar(&o.vcsim, "vcsim", "bin/vcsim", "simulator binary")
 	flag.StringVar(&o.planCLI, "plan-cli", "", "terraform binary: also time `terraform plan` of a -plan-size pool through it")
 	flag.IntVar(&o.planSize, "plan-size", 1000, "pool size for the terraform plan timing")
@@ -61,11 +91,24 @@ func main() {
 		}
 		o.sizes = append(o.sizes, n)
 	}
-	fmt.Printf("simulated latency: %v per call, %v per clone/power/destroy task; max_concurrent_operations %d\n\n", o.latency, o.taskLatency, o.concurrency)
-	fmt.Printf("%-6s %-22s %10s %10s %7s %8s %10s %10s\n", "clones", "operation", "wall", "ideal", "ratio", "calls", "peak MiB", "cpu")
-	for _, n := range o.sizes {
-		if err := runSize(o, n, o.latency, o.taskLatency); err != nil {
-			fail(err)
+	for _, name := range strings.Split(names, ",") {
+		i := slices.IndexFunc(profiles, func(p profile) bool { return p.name == strings.TrimSpace(name) })
+		if i < 0 {
+			fail(fmt.Errorf("no profile %q", name))
+		}
+		o.profiles = append(o.profiles, profiles[i])
+	}
+	fmt.Printf("max_concurrent_operations %d; calls are counted at the client, per clone made, removed or both (budget: 5 made, 4 removed)\n", o.concurrency)
+	for _, p := range o.profiles {
+		if len(o.sizes) == 0 {
+			break
+		}
+		fmt.Printf("\n%s\n", p)
+		fmt.Printf("%-6s %-22s %10s %10s %7s %8s %9s %7s %10s %10s\n", "clones", "operation", "wall", "ideal", "ratio", "calls", "per clone", "budget", "peak MiB", "cpu")
+		for _, n := range o.sizes {
+			if err := runSize(o, n, p); err != nil {
+				fail(err)
+			}
 		}
 	}
 	if err := readWithoutLatency(o); err != nil {
@@ -90,14 +133,14 @@ type simulator struct {
 	log string
 }
 
-func startSimulator(o options, latency, task time.Duration, datastores int) (*simulator, error) {
+func startSimulator(o options, p profile, datastores int) (*simulator, error) {
 	dir, err := os.MkdirTemp("", "bench-vcsim")
 	if err != nil {
 		return nil, err
 	}
 	envFile := filepath.Join(dir, "env")
-	cmd := exec.Command(o.vcsim, "-listen", "127.0.0.1:0", "-env-file", envFile, "-datastores", strconv.Itoa(datastores),
-		"-hosts", "2", "-latency", latency.String(), "-task-latency", task.String())
+	args := []string{"-listen", "127.0.0.1:0", "-env-file", envFile, "-datastores", strconv.Itoa(datastores), "-hosts", "2", "-latency", p.api.String()}
+	cmd := exec.Command(o.vcsim, append(args, p.methodLatencies()...)...)
 	// The simulator's own log, to read if it dies.
 	logFile, err := os.Create(filepath.Join(dir, "vcsim.log"))
 	if err != nil {
@@ -135,8 +178,8 @@ func (s *simulator) connect(ctx context.Context) (*vsphere.Client, error) {
 }
 
 // bootstrap starts a simulator with 4 datastores, connects to it and finds its layout.
-func bootstrap(ctx context.Context, o options, latency, task time.Duration) (*simulator, *vsphere.Client, string, []string, error) {
-	sim, err := startSimulator(o, latency, task, 4)
+func bootstrap(ctx context.Context, o options, p profile) (*simulator, *vsphere.Client, string, []string, error) {
+	sim, err := startSimulator(o, p, 4)
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
@@ -181,6 +224,8 @@ func layout(ctx context.Context, c *vsphere.Client) (string, []string, error) {
 type measurement struct {
 	wall, ideal, cpu time.Duration
 	calls            int64
+	clones           int // made, removed or both by the operation
+	budget           int // calls per clone allowed
 	peakMiB          float64
 }
 
@@ -194,30 +239,39 @@ func measure(c *vsphere.Client, f func() error) (measurement, error) {
 }
 
 func row(n int, op string, m measurement) {
-	ratio := "-"
-	ideal := "-"
+	ratio, ideal, perClone, budget := "-", "-", "-", "-"
 	if m.ideal > 0 {
 		ratio = fmt.Sprintf("%.2f", float64(m.wall)/float64(m.ideal))
 		ideal = m.ideal.Round(time.Millisecond).String()
 	}
-	fmt.Printf("%-6d %-22s %10s %10s %7s %8d %10.1f %10s\n", n, op, m.wall.Round(time.Millisecond), ideal, ratio, m.calls, m.peakMiB, m.cpu.Round(time.Millisecond))
+	if m.clones > 0 {
+		perClone = fmt.Sprintf("%.2f", float64(m.calls)/float64(m.clones))
+		budget = strconv.Itoa(m.budget)
+	}
+	fmt.Printf("%-6d %-22s %10s %10s %7s %8d %9s %7s %10.1f %10s\n", n, op, m.wall.Round(time.Millisecond), ideal, ratio, m.calls, perClone, budget, m.peakMiB, m.cpu.Round(time.Millisecond))
 }
 
-// chain is the critical path, in tasks, of n jobs of k tasks in a row each with c tasks at
-// once: at least one job's own chain, and at least all tasks spread over the c slots.
-func chain(k, n, c int) time.Duration {
+// work is the critical path of n jobs that each take job, c at once: at least one job, and
+// at least all of them spread over the c slots.
+func work(n, c int, job time.Duration) time.Duration {
 	if n == 0 {
 		return 0
 	}
-	return time.Duration(max(k, (k*n+c-1)/c))
+	return time.Duration(float64(job) * max(1, float64(n)/float64(c)))
 }
 
 // internalVMs bounds the parents of a pool on up to 4 datastores and 2 hosts.
 const internalVMs = 4 * 2
 
-func runSize(o options, n int, latency, task time.Duration) error {
+// Calls allowed per clone made and per clone removed.
+const (
+	madeBudget    = 5
+	removedBudget = 4
+)
+
+func runSize(o options, n int, p profile) error {
 	ctx := context.Background()
-	sim, c, rp, ds, err := bootstrap(ctx, o, latency, task)
+	sim, c, rp, ds, err := bootstrap(ctx, o, p)
 	if err != nil {
 		return err
 	}
@@ -237,14 +291,16 @@ func runSize(o options, n int, latency, task time.Duration) error {
 		NamingPattern: "b-{n}", Rebalance: engine.RebalanceImmediate, BatchSize: o.concurrency,
 	}
 	c0 := o.concurrency
-	publishChain := 2 * task // a replica, then a parent on it
+	publishChain := 2 * p.clone // a replica, then a parent on it
+	remove := p.power + p.destroy
+	replace := remove + p.clone // a clone recreated: power off, destroy, instant clone
 	var pool *engine.Pool
 
 	m, err := measure(c, func() error { pool, err = e.CreatePool(ctx, spec); return err })
 	if err != nil {
 		return fmt.Errorf("create %d: %w", n, err)
 	}
-	m.ideal = publishChain + chain(1, n, c0)*task
+	m.ideal, m.clones, m.budget = publishChain+work(n, c0, p.clone), n, madeBudget
 	row(n, "create", m)
 
 	// A read has no ideal time to compare with: what matters is that its vCenter calls do not
@@ -261,7 +317,7 @@ func runSize(o options, n int, latency, task time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("resize %d: %w", n, err)
 	}
-	m.ideal = chain(1, grow.Size-n, c0) * task
+	m.ideal, m.clones, m.budget = work(grow.Size-n, c0, p.clone), grow.Size-n, madeBudget
 	row(n, "resize +10%", m)
 
 	push := grow
@@ -270,9 +326,9 @@ func runSize(o options, n int, latency, task time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("push %d: %w", n, err)
 	}
-	// Each recreation is three tasks in a row: power off, destroy, instant clone. Then the old
-	// image's parents go (power off, destroy).
-	m.ideal = publishChain + chain(3, push.Size, c0)*task + chain(2, internalVMs, c0)*task
+	// Then the old image's parents go.
+	m.ideal = publishChain + work(push.Size, c0, replace) + work(internalVMs, c0, remove)
+	m.clones, m.budget = push.Size, madeBudget+removedBudget
 	row(n, "push-image", m)
 
 	before, err := e.ReadPool(ctx, pool.ID)
@@ -285,15 +341,16 @@ func runSize(o options, n int, latency, task time.Duration) error {
 		return fmt.Errorf("rebalance %d: %w", n, err)
 	}
 	moved := recreated(before, after)
-	m.ideal = publishChain + chain(3, moved, c0)*task
+	m.ideal, m.clones, m.budget = publishChain+work(moved, c0, replace), moved, madeBudget+removedBudget
 	row(n, fmt.Sprintf("rebalance (%d moved)", moved), m)
 
 	m, err = measure(c, func() error { return e.DeletePool(ctx, pool.ID) })
 	if err != nil {
 		return fmt.Errorf("delete %d: %w", n, err)
 	}
-	// Clones: power off, destroy. Then the image's parents (power off, destroy) and replicas.
-	m.ideal = chain(2, push.Size, c0)*task + chain(2, internalVMs, c0)*task
+	// Then the image's parents and replicas.
+	m.ideal = work(push.Size, c0, remove) + work(internalVMs, c0, remove)
+	m.clones, m.budget = push.Size, removedBudget
 	row(n, "delete", m)
 	return nil
 }
@@ -316,7 +373,7 @@ func recreated(before, after *engine.Pool) int {
 // the provider's own time to read and map it.
 func readWithoutLatency(o options) error {
 	ctx := context.Background()
-	sim, c, rp, ds, err := bootstrap(ctx, o, 0, 0)
+	sim, c, rp, ds, err := bootstrap(ctx, o, profile{name: "none"})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func timePlan(o options) error {
 		return fmt.Errorf("building the provider: %w", err)
 	}
 	measured := measureProviderMemory(dir)
-	sim, c, rp, ds, err := bootstrap(ctx, o, 0, 0)
+	sim, c, rp, ds, err := bootstrap(ctx, o, profile{name: "none"})
 	if err != nil {
 		return err
 	}
