@@ -154,6 +154,7 @@ type Server struct {
 
 	// Sessions ended by EndSessions and the calls made with them (sessions.go).
 	sessionsMu sync.Mutex
+	waits      waits
 	anyEnded   atomic.Bool
 	ended      map[string]bool               // session key: a client called with it after it ended
 	pending    map[*simulator.Context]string // calls whose cookie names an ended session, until dispatched
@@ -209,6 +210,7 @@ func Start(opts Options) (_ *Server, err error) {
 	disks := newSpace()
 	s.chains = enableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation, Refused: s.log.refuse}, disks)
 	answerListViewEdits(m.Service.Context.Map)
+	s.waits.trackWaits(m.Service.Context.Map)
 	enableStorageMigration(m.Service.Context.Map)
 	enableFolderSafeClones(m.Service.Context.Map, disks)
 	disks.enableSpaceReturn(m.Service.Context.Map)
@@ -331,6 +333,7 @@ func (s *Server) Inventory() Inventory { return s.inventory.clone() }
 // Close stops the server and removes its files. It is safe to call twice.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		s.waits.end() // a wait in flight would hold the close up until it ran out
 		if s.server != nil {
 			s.server.Close()
 		}

@@ -68,7 +68,7 @@ func main() {
 	var o options
 	var sizes, names string
 	flag.StringVar(&sizes, "sizes", "100,1000", "pool sizes to measure (none: only the refresh and plan timings)")
-	flag.StringVar(&names, "profiles", "2s-tasks,fast-tasks,busy", "latency profiles to measure, of: 2s-tasks, fast-tasks, busy, none")
+	flag.StringVar(&names, "profiles", "2s-tasks,fast-tasks,busy,none", "latency profiles to measure, of: 2s-tasks, fast-tasks, busy, none")
 	flag.IntVar(&o.concurrency, "concurrency", 20, "max_concurrent_operations")
 	flag.StringVar(&o.vcsim, "vcsim", "bin/vcsim", "simulator binary")
 	flag.StringVar(&o.planCLI, "plan-cli", "", "terraform binary: also time `terraform plan` of a -plan-size pool through it")
