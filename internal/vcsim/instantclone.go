@@ -69,15 +69,19 @@ func answer(r *simulator.Registry, pick func(*simulator.Context, *simulator.Meth
 // ctx.Session is this request's own copy of the session (SetSession stores
 // the shared one separately), so giving it a one-object registry affects
 // this call alone; the InstantClone path uses nothing else from it.
-func shadowInSession(ctx *simulator.Context, vm mo.Reference, h mo.Reference) {
+// It returns the session's own registry, for a call that needs the session's other objects
+// to put back once it runs.
+func shadowInSession(ctx *simulator.Context, vm mo.Reference, h mo.Reference) *simulator.Registry {
 	if ctx.Session == nil {
-		return // not logged in: the call is refused anyway
+		return nil // not logged in: the call is refused anyway
 	}
 	overlay := simulator.NewRegistry()
 	// Registry.Put stamps status fields on the entity, here the shared VM:
 	// hold its lock as every other writer does.
 	ctx.WithLock(vm, func() { overlay.Put(h) })
+	own := ctx.Session.Registry
 	ctx.Session.Registry = overlay
+	return own
 }
 
 // instantCloneSource is the handler for one InstantClone_Task call. The

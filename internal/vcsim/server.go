@@ -10,8 +10,9 @@
 // simulator.DelayConfig, which belongs to that server alone; the
 // package-global simulator.TaskDelay is never touched. Latency is added to
 // every SOAP call. TaskLatency is added to the SOAP call of CloneVM_Task,
-// InstantClone_Task, PowerOnVM_Task, PowerOffVM_Task and Destroy_Task, so
-// the whole operation takes that much longer as seen by the client. The
+// InstantClone_Task, PowerOnVM_Task, PowerOffVM_Task and a VM's Destroy_Task, so
+// the whole operation takes that much longer as seen by the client (an empty
+// folder's destroy is quick on vCenter, and stays so). The
 // delay is served before the simulator takes any object lock, so concurrent
 // operations overlap as they would on vCenter instead of queueing behind each
 // other. The clone work itself (milliseconds) runs one at a time per source
@@ -35,6 +36,7 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 )
 
@@ -50,7 +52,7 @@ var taskLatencyMethods = []string{
 	"InstantClone_Task",
 	"PowerOnVM_Task",
 	"PowerOffVM_Task",
-	"Destroy_Task",
+	"VirtualMachine.Destroy_Task",
 }
 
 // Options describe the simulated vCenter. Zero values take the defaults.
@@ -61,7 +63,9 @@ type Options struct {
 	Latency         time.Duration // added to every SOAP call; 0 = none
 	TaskLatency     time.Duration // added to clone, instant-clone, power and destroy calls; 0 = none
 	// MethodLatency is added to the SOAP calls of the methods it names instead of
-	// TaskLatency, e.g. {"InstantClone_Task": 200ms, "PowerOnVM_Task": 20ms}.
+	// TaskLatency, e.g. {"InstantClone_Task": 200ms, "PowerOnVM_Task": 20ms}. A name of
+	// the form Type.Method applies to that type's objects alone:
+	// {"VirtualMachine.Destroy_Task": 50ms}.
 	MethodLatency map[string]time.Duration
 	Listen        string // loopback host:port, default 127.0.0.1:0
 	// InstantCloneIgnoresLocation places instant clones with their source whatever
@@ -210,7 +214,7 @@ func Start(opts Options) (_ *Server, err error) {
 	disks := newSpace()
 	s.chains = enableInstantClone(m.Service.Context.Map, InstantCloneOptions{IgnoreLocation: opts.InstantCloneIgnoresLocation, Refused: s.log.refuse}, disks)
 	answerListViewEdits(m.Service.Context.Map)
-	s.waits.trackWaits(m.Service.Context.Map)
+	s.waits.answerWaits(m.Service.Context.Map)
 	enableStorageMigration(m.Service.Context.Map)
 	enableFolderSafeClones(m.Service.Context.Map, disks)
 	disks.enableSpaceReturn(m.Service.Context.Map)
@@ -241,15 +245,25 @@ func Start(opts Options) (_ *Server, err error) {
 	enforcePrivileges(m.Service.Context.Map, *c.ServiceContent.AuthorizationManager, c.ServiceContent.RootFolder, s.users)
 
 	m.DelayConfig.Delay = milliseconds(opts.Latency)
-	m.DelayConfig.MethodDelay = make(map[string]int, len(taskLatencyMethods)+len(opts.MethodLatency))
+	m.DelayConfig.MethodDelay = map[string]int{}
+	latencies := map[string]time.Duration{}
 	if opts.TaskLatency > 0 {
 		for _, name := range taskLatencyMethods {
-			m.DelayConfig.MethodDelay[name] = milliseconds(opts.TaskLatency)
+			latencies[name] = opts.TaskLatency
 		}
 	}
 	for name, d := range opts.MethodLatency {
+		latencies[name] = d
+	}
+	typed := map[string]time.Duration{}
+	for name, d := range latencies {
+		if strings.Contains(name, ".") {
+			typed[name] = d
+			continue
+		}
 		m.DelayConfig.MethodDelay[name] = milliseconds(d)
 	}
+	delayTyped(m.Service.Context.Map, typed)
 
 	if s.server, err = newServer(m.Service); err != nil {
 		return nil, err
@@ -343,5 +357,19 @@ func (s *Server) Close() {
 		if s.dir != "" {
 			_ = os.RemoveAll(s.dir)
 		}
+	})
+}
+
+// delayTyped adds latency to the calls of the methods named Type.Method in latencies, on
+// objects of that type. It sleeps before the call takes any lock, as DelayConfig does.
+func delayTyped(r *simulator.Registry, latencies map[string]time.Duration) {
+	if len(latencies) == 0 {
+		return
+	}
+	answer(r, func(_ *simulator.Context, m *simulator.Method) mo.Reference {
+		if d := latencies[m.This.Type+"."+m.Name]; d > 0 {
+			time.Sleep(d)
+		}
+		return nil // the call goes on
 	})
 }

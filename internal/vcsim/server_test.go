@@ -197,6 +197,17 @@ func TestMethodLatency(t *testing.T) {
 	if d := timed("power off", func() (*object.Task, error) { return vm.PowerOff(ctx) }); d < taskLatency || d >= cloneLatency {
 		t.Errorf("power off took %s, want TaskLatency %s", d, taskLatency)
 	}
+	// TaskLatency's destroy is a VM's: an empty folder's destroy stays quick, as on vCenter.
+	folder, err := object.NewFolder(c.Client, s.Inventory().VMFolder.Ref).CreateFolder(ctx, "empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := timed("folder destroy", func() (*object.Task, error) { return folder.Destroy(ctx) }); d >= taskLatency {
+		t.Errorf("destroying an empty folder took %s, want less than TaskLatency %s", d, taskLatency)
+	}
+	if d := timed("VM destroy", func() (*object.Task, error) { return vm.Destroy(ctx) }); d < taskLatency {
+		t.Errorf("destroying a VM took %s, want at least TaskLatency %s", d, taskLatency)
+	}
 	if _, err := Start(Options{MethodLatency: map[string]time.Duration{"PowerOnVM_Task": -time.Second}}); err == nil {
 		t.Error("a negative method latency was accepted")
 	}

@@ -29,6 +29,7 @@ type taskWatcher struct {
 	add       []types.ManagedObjectReference // view changes not yet sent
 	remove    []types.ManagedObjectReference
 	sending   bool                         // a ModifyListView is under way
+	queued    bool                         // a flush is due in addDelay
 	running   bool                         // the loop is up
 	view      types.ManagedObjectReference // the loop's ListView, once made
 	collector types.ManagedObjectReference // and its collector
@@ -55,6 +56,10 @@ const (
 	busyWaitSeconds = 10
 	idleWaitSeconds = 1
 )
+
+// addDelay is how long a task waits to join the view, so that tasks started about together
+// join in one ModifyListView. A task that ends meanwhile is seen ended when it joins.
+const addDelay = 10 * time.Millisecond
 
 // removeBatch is how many ended tasks are kept in the view before they are taken out on
 // their own rather than with the next tasks added.
@@ -125,8 +130,16 @@ func (w *taskWatcher) watch(ref types.ManagedObjectReference) (*taskWait, error)
 		w.running = true
 		go w.run()
 	}
+	if !w.queued {
+		w.queued = true
+		time.AfterFunc(addDelay, func() {
+			w.mu.Lock()
+			w.queued = false
+			w.mu.Unlock()
+			w.flush()
+		})
+	}
 	w.mu.Unlock()
-	w.flush()
 	return tw, nil
 }
 

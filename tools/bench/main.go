@@ -32,6 +32,7 @@ type options struct {
 	vcsim       string
 	planCLI     string
 	planSize    int
+	simProfile  string // directory for the simulator's CPU profiles
 }
 
 // profile is how long vCenter takes: every call, and the tasks the provider waits for.
@@ -57,7 +58,7 @@ func (p profile) String() string {
 func (p profile) methodLatencies() []string {
 	var out []string
 	for method, d := range map[string]time.Duration{
-		"CloneVM_Task": p.clone, "InstantClone_Task": p.clone, "PowerOnVM_Task": p.power, "PowerOffVM_Task": p.power, "Destroy_Task": p.destroy,
+		"CloneVM_Task": p.clone, "InstantClone_Task": p.clone, "PowerOnVM_Task": p.power, "PowerOffVM_Task": p.power, "VirtualMachine.Destroy_Task": p.destroy,
 	} {
 		out = append(out, "-method-latency", method+"="+d.String())
 	}
@@ -73,6 +74,7 @@ func main() {
 	flag.StringVar(&o.vcsim, "vcsim", "bin/vcsim", "simulator binary")
 	flag.StringVar(&o.planCLI, "plan-cli", "", "terraform binary: also time `terraform plan` of a -plan-size pool through it")
 	flag.IntVar(&o.planSize, "plan-size", 1000, "pool size for the terraform plan timing")
+	flag.StringVar(&o.simProfile, "sim-cpuprofile", "", "`directory` to write the simulator's CPU profile of each run to")
 	flag.Parse()
 	if o.planCLI != "" {
 		abs, err := filepath.Abs(o.planCLI)
@@ -140,6 +142,9 @@ func startSimulator(o options, p profile, datastores int) (*simulator, error) {
 	}
 	envFile := filepath.Join(dir, "env")
 	args := []string{"-listen", "127.0.0.1:0", "-env-file", envFile, "-datastores", strconv.Itoa(datastores), "-hosts", "2", "-latency", p.api.String()}
+	if o.simProfile != "" {
+		args = append(args, "-cpuprofile", filepath.Join(o.simProfile, fmt.Sprintf("%s-%d.pprof", p.name, time.Now().UnixNano())))
+	}
 	cmd := exec.Command(o.vcsim, append(args, p.methodLatencies()...)...)
 	// The simulator's own log, to read if it dies.
 	logFile, err := os.Create(filepath.Join(dir, "vcsim.log"))

@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,7 +38,7 @@ func main() {
 	log.SetFlags(0)
 
 	var opts vcsim.Options
-	var envFile string
+	var envFile, cpuProfile string
 	flag.StringVar(&opts.Listen, "listen", "127.0.0.1:8989", "loopback `host:port` to serve on")
 	flag.IntVar(&opts.Clusters, "clusters", 1, "number of clusters")
 	flag.IntVar(&opts.HostsPerCluster, "hosts", 2, "number of hosts per cluster")
@@ -45,7 +46,8 @@ func main() {
 	flag.DurationVar(&opts.Latency, "latency", 0, "delay added to every SOAP call, e.g. 20ms")
 	flag.DurationVar(&opts.TaskLatency, "task-latency", 0, "delay added to clone, instant clone, power and destroy calls, e.g. 2s")
 	flag.StringVar(&envFile, "env-file", "", "also write the exports to this `file` (removed on exit)")
-	flag.Func("method-latency", "delay added to one SOAP method's calls instead of -task-latency, as `Method=duration`; repeatable", func(v string) error {
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the simulator's CPU profile to this `file` on exit")
+	flag.Func("method-latency", "delay added to one SOAP method's calls instead of -task-latency, as `Method=duration`, or Type.Method=duration for one type's objects (VirtualMachine.Destroy_Task=50ms); repeatable", func(v string) error {
 		method, value, ok := strings.Cut(v, "=")
 		d, err := time.ParseDuration(value)
 		if !ok || method == "" || err != nil {
@@ -72,6 +74,13 @@ func main() {
 		os.Exit(2)
 	}
 
+	if cpuProfile != "" {
+		stop, err := profileCPU(cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer stop()
+	}
 	if err := run(opts, envFile); err != nil {
 		log.Fatal(err)
 	}
@@ -196,4 +205,21 @@ func writeFileAtomic(name, content string) error {
 		return err
 	}
 	return os.Rename(f.Name(), name)
+}
+
+// profileCPU starts Go's CPU profiler writing to name; the function it returns stops it.
+func profileCPU(name string) (func(), error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			log.Printf("vcsim: %v", err)
+		}
+	}, nil
 }
