@@ -166,19 +166,18 @@ func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.
 		return nil, fault
 	}
 
-	// The destination folder stays locked until the child exists: the
+	// The destination folder stays locked until the child exists and runs: the
 	// simulator's clone checks for a duplicate name without that lock, so
 	// clones of different sources into one folder would race and could both
-	// take the same name. vCenter refuses the second one.
-	// The child is powered on once it exists, after the folder is let go: clones of other
-	// sources into the folder need not wait for that.
+	// take the same name. vCenter refuses the second one. An instant clone runs from the
+	// moment it exists, so nobody may see it powered off in between.
 	var result types.AnyType
 	ctx.WithLock(ctx.Map.Get(loc.folder), func() {
 		result, fault = cloneChild(ctx, vm, spec, loc)
+		if fault == nil {
+			fault = powerOnChild(ctx, result)
+		}
 	})
-	if fault == nil {
-		fault = powerOnChild(ctx, result)
-	}
 	if fault == nil {
 		src.space.clonedRef(ctx, result, true) // an instant clone's disks are deltas on its source's
 	}
