@@ -16,9 +16,11 @@ import (
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
 )
 
-// TestTasksWaitedTogether: tasks started together are waited for together, through one
-// collector: watching 40 clone tasks costs fewer calls than the tasks themselves, where a
-// collector per task costs five or more each. Each wait gets its own task's result.
+// TestTasksWaitedTogether: 40 clone tasks are waited for through one collector, and each
+// wait gets its own task's result. The simulator clones one source one at a time, so the
+// tasks start apart and each may join the view in a ModifyListView of its own and be seen
+// joining and ending in waits of its own: at most three calls a task, where a collector per
+// task costs five or more (create, filter, two waits, destroy).
 func TestTasksWaitedTogether(t *testing.T) {
 	t.Parallel()
 	srv, err := vcsim.Start(vcsim.Options{Latency: 5 * time.Millisecond, TaskLatency: 300 * time.Millisecond})
@@ -61,8 +63,8 @@ func TestTasksWaitedTogether(t *testing.T) {
 	if k := calls["CreatePropertyCollector"] - methodsBefore["CreatePropertyCollector"]; k != 1 {
 		t.Errorf("%d property collectors made for %d tasks, want one", k, n)
 	}
-	if watching >= 2*n {
-		t.Errorf("waiting for %d tasks took %d calls: want fewer than two per task", n, watching)
+	if watching > 3*n {
+		t.Errorf("waiting for %d tasks took %d calls: want at most three per task", n, watching)
 	}
 }
 
