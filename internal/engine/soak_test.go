@@ -12,7 +12,6 @@ import (
 
 	"github.com/instantclone/terraform-provider-instantclone/internal/engine"
 	"github.com/instantclone/terraform-provider-instantclone/internal/vcsim"
-	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
 // TestSoak runs 50 rounds of random operations (resize, push-image, attach, detach, clones
@@ -74,7 +73,7 @@ func TestSoak(t *testing.T) {
 			}
 			_, opErr = f.engine.ApplyPool(ctx, pool.ID, spec)
 		case 4, 5: // out of band: destroy or relocate a clone
-			p, err := f.engine.ReadPool(ctx, pool.ID)
+			p, err := f.engine.ReadPool(ctx, pool.ID, engine.LastSeen{})
 			if err != nil || len(p.Clones) == 0 {
 				break
 			}
@@ -94,7 +93,7 @@ func TestSoak(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: out-of-band change: %v", round, err)
 			}
-			p, _ = f.engine.ReadPool(ctx, pool.ID)
+			p, _ = f.engine.ReadPool(ctx, pool.ID, engine.LastSeen{})
 			if len(p.Drift) == 0 {
 				t.Fatalf("round %d: the out-of-band change shows no drift", round)
 			}
