@@ -258,14 +258,12 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
 	}
-	var state poolModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
+	// Only the drift and the name: the whole state holds every clone.
 	var reasons []string
-	resp.Diagnostics.Append(state.Drift.ElementsAs(ctx, &reasons, false)...)
-	if len(reasons) == 0 {
+	var name types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("drift"), &reasons)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
+	if resp.Diagnostics.HasError() || len(reasons) == 0 {
 		return
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("drift"), types.ListValueMust(types.StringType, []attr.Value{}))...)
@@ -276,7 +274,7 @@ func (r *poolResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	for _, reason := range reasons {
 		detail += "- " + reason + "\n"
 	}
-	resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s drifted from its configuration", state.Name.ValueString()),
+	resp.Diagnostics.AddWarning(fmt.Sprintf("Pool %s drifted from its configuration", name.ValueString()),
 		"vCenter shows:\n"+detail+"Apply repairs it.")
 }
 
