@@ -16,6 +16,24 @@ import (
 	"github.com/instantclone/terraform-provider-instantclone/internal/vsphere"
 )
 
+// startSimulator starts a simulator that stops with the test.
+func startSimulator(t *testing.T, opts vcsim.Options) *vcsim.Server {
+	t.Helper()
+	srv, err := vcsim.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// asAdmin is a started simulator and its administrator's client.
+func asAdmin(t *testing.T, opts vcsim.Options) (*vcsim.Server, *vsphere.Client) {
+	t.Helper()
+	srv := startSimulator(t, opts)
+	return srv, connectAs(t, srv, srv.Username(), srv.Password())
+}
+
 func connectAs(t *testing.T, srv *vcsim.Server, user, password string) *vsphere.Client {
 	t.Helper()
 	c, err := vsphere.Connect(context.Background(), vsphere.Config{Server: srv.URL().Host, User: user, Password: password, Insecure: true})
@@ -29,11 +47,7 @@ func connectAs(t *testing.T, srv *vcsim.Server, user, password string) *vsphere.
 // TestReadOnlyLoginReadsWithoutWriting: on a vCenter the provider never wrote to, a read-only
 // login reads folders, VMs and their marks; no custom field definition is created by it.
 func TestReadOnlyLoginReadsWithoutWriting(t *testing.T) {
-	srv, err := vcsim.Start(vcsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := startSimulator(t, vcsim.Options{})
 	ctx := context.Background()
 	ro := connectAs(t, srv, vcsim.ReadOnlyUser, srv.UserPassword(vcsim.ReadOnlyUser))
 
@@ -64,11 +78,7 @@ func TestReadOnlyLoginReadsWithoutWriting(t *testing.T) {
 // TestNoPermissionNamesPrivilegeAndObject: a write the user holds no privilege for fails with
 // the engine's PermissionError, naming the privilege and the object in its message.
 func TestNoPermissionNamesPrivilegeAndObject(t *testing.T) {
-	srv, err := vcsim.Start(vcsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := startSimulator(t, vcsim.Options{})
 	ctx := context.Background()
 	ro := connectAs(t, srv, vcsim.ReadOnlyUser, srv.UserPassword(vcsim.ReadOnlyUser))
 	vmFolder := srv.Inventory().VMFolder.Ref

@@ -15,11 +15,7 @@ import (
 // sessions starts a simulator and logs in twice: c is the client under test, and end ends
 // c's session from the other one, as vCenter or an administrator would.
 func sessions(t *testing.T) (srv *vcsim.Server, c *vsphere.Client, end func()) {
-	srv, err := vcsim.Start(vcsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv = startSimulator(t, vcsim.Options{})
 	ctx := context.Background()
 	connect := func() *vsphere.Client {
 		c, err := vsphere.Connect(ctx, vsphere.Config{Server: srv.URL().Host, User: srv.Username(), Password: srv.Password(), Insecure: true})

@@ -18,12 +18,7 @@ import (
 // retryFixture is a simulator, an administrator's client and a powered-off VM to power on.
 func retryFixture(t *testing.T) (*vcsim.Server, *vsphere.Client, string) {
 	t.Helper()
-	srv, err := vcsim.Start(vcsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	c := connectAs(t, srv, srv.Username(), srv.Password())
+	srv, c := asAdmin(t, vcsim.Options{})
 	vm := srv.Inventory().Golden.Ref.Value
 	if err := c.PowerOff(context.Background(), vm); err != nil {
 		t.Fatal(err)

@@ -23,12 +23,7 @@ import (
 // task costs five or more (create, filter, two waits, destroy).
 func TestTasksWaitedTogether(t *testing.T) {
 	t.Parallel()
-	srv, err := vcsim.Start(vcsim.Options{Latency: 5 * time.Millisecond, TaskLatency: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	c := connectAs(t, srv, srv.Username(), srv.Password())
+	srv, c := asAdmin(t, vcsim.Options{Latency: 5 * time.Millisecond, TaskLatency: 300 * time.Millisecond})
 	inv := srv.Inventory()
 	const n = 40
 	before, methodsBefore := c.Calls(), srv.Calls()
@@ -71,18 +66,13 @@ func TestTasksWaitedTogether(t *testing.T) {
 // TestTaskFaultSurfaces: a task that fails gives its waiter vCenter's fault.
 func TestTaskFaultSurfaces(t *testing.T) {
 	t.Parallel()
-	srv, err := vcsim.Start(vcsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	c := connectAs(t, srv, srv.Username(), srv.Password())
+	srv, c := asAdmin(t, vcsim.Options{})
 	inv := srv.Inventory()
 	spec := engine.CloneSpec{Source: inv.Golden.Ref.Value, Folder: inv.VMFolder.Ref.Value, Name: "twice", Datastore: inv.Datastores[0].Ref.Value}
 	if _, err := c.CloneVM(t.Context(), spec); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.CloneVM(t.Context(), spec)
+	_, err := c.CloneVM(t.Context(), spec)
 	if !fault.Is(err, &types.DuplicateName{}) {
 		t.Fatalf("second clone of one name: %v, want vCenter's DuplicateName", err)
 	}

@@ -18,11 +18,7 @@ import (
 // object ID and by BIOS UUID (config.uuid, any case); names that look like IDs (ubuntu-2204,
 // vm-99999) are names; a UUID or ID of no VM, or an ID of another type, is not found.
 func TestSourceVMReferences(t *testing.T) {
-	srv, err := vcsim.Start(vcsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := startSimulator(t, vcsim.Options{})
 	ctx := context.Background()
 	c, err := vsphere.Connect(ctx, vsphere.Config{Server: srv.URL().Host, User: srv.Username(), Password: srv.Password(), Insecure: true})
 	if err != nil {
