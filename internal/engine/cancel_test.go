@@ -65,7 +65,7 @@ func (f *fixture) interrupted(t *testing.T, n int64, op func(ctx context.Context
 // unfinished internal VM and no duplicate clone.
 func (f *fixture) checkConverged(t *testing.T, poolID string, size int) {
 	t.Helper()
-	p, err := f.engine.ReadPool(context.Background(), poolID)
+	p, err := f.engine.ReadPool(context.Background(), poolID, engine.LastSeen{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestInterruptedOperations(t *testing.T) {
 				pool = p.ID
 			}
 			if tt.name == "delete" {
-				if _, err := f.engine.ReadPool(ctx, pool); !errors.Is(err, engine.ErrNotFound) {
+				if _, err := f.engine.ReadPool(ctx, pool, engine.LastSeen{}); !errors.Is(err, engine.ErrNotFound) {
 					t.Fatalf("pool still there after delete: %v", err)
 				}
 				f.checkNoLeftovers(t)

@@ -74,17 +74,20 @@ func (e *Engine) forgetClonePrepFolders() {
 // folder deleted out of band is found or made again, once; a missing folder of the caller's
 // stays ErrNotFound.
 func (e *Engine) readWithClonePrep(ctx context.Context, folderIDs ...string) (map[string]string, []Folder, []VM, error) {
-	return e.readClonePrep(ctx, e.clonePrepFolders, folderIDs...)
+	return e.readClonePrep(ctx, e.clonePrepFolders, e.vc.Contents, folderIDs...)
 }
 
 // readExistingClonePrep is readWithClonePrep for reads, which never write: ClonePrep folders
 // that do not exist are left out (nothing of ours is there), so plan, refresh and the data
 // sources work with a read-only login on a vCenter the provider never wrote to.
 func (e *Engine) readExistingClonePrep(ctx context.Context, folderIDs ...string) (map[string]string, []Folder, []VM, error) {
-	return e.readClonePrep(ctx, e.existingClonePrepFolders, folderIDs...)
+	return e.readClonePrep(ctx, e.existingClonePrepFolders, e.vc.Contents, folderIDs...)
 }
 
-func (e *Engine) readClonePrep(ctx context.Context, clonePrep func(context.Context) (map[string]string, error), folderIDs ...string) (map[string]string, []Folder, []VM, error) {
+// readClonePrep reads folderIDs and the ClonePrep folders clonePrep finds with read, in one
+// call.
+func (e *Engine) readClonePrep(ctx context.Context, clonePrep func(context.Context) (map[string]string, error),
+	read func(context.Context, ...string) ([]Folder, []VM, error), folderIDs ...string) (map[string]string, []Folder, []VM, error) {
 	for attempt := 0; ; attempt++ {
 		folders, err := clonePrep(ctx)
 		if err != nil {
@@ -96,7 +99,7 @@ func (e *Engine) readClonePrep(ctx context.Context, clonePrep func(context.Conte
 				ids = append(ids, id)
 			}
 		}
-		fs, vms, err := e.vc.Contents(ctx, ids...)
+		fs, vms, err := read(ctx, ids...)
 		if errors.Is(err, ErrNotFound) && attempt == 0 {
 			e.log.Warn(ctx, "a folder was not found; looking the ClonePrep folders up again", map[string]any{"error": err.Error()})
 			e.forgetClonePrepFolders()

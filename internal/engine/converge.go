@@ -204,7 +204,7 @@ func (e *Engine) ApplyPool(ctx context.Context, id string, spec PoolSpec) (*Pool
 	if err := e.converge(ctx, id, rec, spec, env, ""); err != nil {
 		return nil, err
 	}
-	return e.ReadPool(ctx, id)
+	return e.ReadPool(ctx, id, LastSeen{ResourcePool: spec.ResourcePool, Datastores: union(spec.Datastores, attachments.ids())})
 }
 
 // converge brings pool id to spec. policy, when set, overrides spec.Rebalance for this run.
@@ -271,7 +271,7 @@ func (rec *poolRecord) declare(spec PoolSpec, env *placementEnv) {
 // (placementPasses bounds it, so a vCenter that always misplaces leaves drift, not a loop).
 func (e *Engine) convergeClones(ctx context.Context, id string, spec PoolSpec, pattern NamingPattern, target generation, env *placementEnv, policy string, pub *publication) error {
 	for pass := 1; pass <= placementPasses; pass++ {
-		pool, _, _, err := e.observePool(ctx, id)
+		pool, _, _, _, err := e.observePool(ctx, id, LastSeen{})
 		if err != nil {
 			return err
 		}

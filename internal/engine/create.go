@@ -53,7 +53,7 @@ func (e *Engine) CreatePool(ctx context.Context, spec PoolSpec) (*Pool, error) {
 	if err := e.writeRecord(ctx, id, rec); err != nil {
 		return nil, err
 	}
-	return e.ReadPool(ctx, id)
+	return e.ReadPool(ctx, id, LastSeen{ResourcePool: spec.ResourcePool, Datastores: spec.Datastores})
 }
 
 // selfOf picks folder id out of a Contents read (an empty folder when absent).

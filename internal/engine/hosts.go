@@ -18,19 +18,28 @@ import (
 // that the next apply moves away, and with rebalance = "immediate" a host that came back or
 // joined takes its share of the clones.
 
-// hostDrift reads the pool's hosts and says, in words, what their state asks of the pool:
-// clones and parents to move off hosts that take no VM now, and clones to spread when hosts
-// are uneven.
-func (e *Engine) hostDrift(ctx context.Context, rec *poolRecord, p *Pool, internal *internalSet) ([]string, error) {
+// environmentOf reads the state of the pool's hosts and datastores; nil when its resource
+// pool or a datastore is gone (the next apply names it).
+func (e *Engine) environmentOf(ctx context.Context, rec *poolRecord, datastores []string) (*Environment, error) {
 	if rec.ResourcePool == "" {
 		return nil, nil
 	}
-	found, err := e.vc.Environment(ctx, rec.ResourcePool, p.AllDatastores)
+	found, err := e.vc.Environment(ctx, rec.ResourcePool, datastores)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil // a resource pool or datastore gone: the next apply names it
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the hosts of pool %s: %w", rec.Name, err)
+	}
+	return found, nil
+}
+
+// hostDrift says, in words, what the state of the pool's hosts and datastores asks of the
+// pool: clones and parents to move off hosts that take no VM now, and clones to spread when
+// hosts are uneven. Nothing when that state is unknown.
+func hostDrift(rec *poolRecord, p *Pool, internal *internalSet, found *Environment) ([]string, error) {
+	if found == nil {
+		return nil, nil
 	}
 	var out []string
 	var off []string

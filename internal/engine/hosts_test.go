@@ -34,7 +34,7 @@ func (f *onFake) placed(poolID string, where func(engine.VM) bool, folders ...st
 
 func (f *onFake) drift(t *testing.T, poolID string) string {
 	t.Helper()
-	p, err := f.engine.ReadPool(context.Background(), poolID)
+	p, err := f.engine.ReadPool(context.Background(), poolID, engine.LastSeen{})
 	if err != nil {
 		t.Fatal(err)
 	}

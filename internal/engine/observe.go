@@ -9,15 +9,21 @@ import (
 	"strings"
 )
 
-// ReadPool observes a pool: its folder, clones and the internal VMs it forks from, in one
-// property-collector retrieve whatever the pool's size, and the state of its hosts in one
-// more.
-func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
-	p, rec, internal, err := e.observePool(ctx, id)
+// ReadPool observes a pool: its folder, clones and the internal VMs it forks from, and the
+// state of its hosts and datastores, in one property-collector retrieve whatever the pool's
+// size when last says where the pool is, and in one more when it does not (an import) or the
+// pool's record says otherwise.
+func (e *Engine) ReadPool(ctx context.Context, id string, last LastSeen) (*Pool, error) {
+	p, rec, internal, found, err := e.observePool(ctx, id, last)
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := e.hostDrift(ctx, rec, p, internal)
+	if found == nil || !last.covers(rec.ResourcePool, p.AllDatastores) {
+		if found, err = e.environmentOf(ctx, rec, p.AllDatastores); err != nil {
+			return nil, err
+		}
+	}
+	hosts, err := hostDrift(rec, p, internal, found)
 	if err != nil {
 		return nil, err
 	}
@@ -25,17 +31,45 @@ func (e *Engine) ReadPool(ctx context.Context, id string) (*Pool, error) {
 	return p, nil
 }
 
-// observePool is ReadPool without the hosts' and datastores' state: the pool's clones and
-// its record's drift, in one retrieve. A converge, which has just read the environment,
-// plans from it.
-func (e *Engine) observePool(ctx context.Context, id string) (*Pool, *poolRecord, *internalSet, error) {
-	folders, fs, vms, err := e.readExistingClonePrep(ctx, id)
+// LastSeen is where the caller last saw a pool (Terraform's state): its resource pool and
+// every datastore it uses. The zero value says nothing.
+type LastSeen struct {
+	ResourcePool string
+	Datastores   []string
+}
+
+// LastSeenOf is where p was.
+func LastSeenOf(p *Pool) LastSeen {
+	return LastSeen{ResourcePool: p.Spec.ResourcePool, Datastores: p.AllDatastores}
+}
+
+// covers: what was read with last holds the state of the resource pool and datastores the
+// record names.
+func (last LastSeen) covers(resourcePool string, datastores []string) bool {
+	return last.ResourcePool != "" && last.ResourcePool == resourcePool &&
+		!slices.ContainsFunc(datastores, func(ds string) bool { return !slices.Contains(last.Datastores, ds) })
+}
+
+// observePool reads the pool's clones and its record's drift, with the hosts' and
+// datastores' state where last names them (nil where it does not or they are gone), in one
+// retrieve. A converge, which has just read the environment, plans from it.
+func (e *Engine) observePool(ctx context.Context, id string, last LastSeen) (*Pool, *poolRecord, *internalSet, *Environment, error) {
+	read := e.vc.Contents
+	var found *Environment
+	if last.ResourcePool != "" {
+		read = func(ctx context.Context, ids ...string) ([]Folder, []VM, error) {
+			fs, vms, env, err := e.vc.Observe(ctx, ids, last.ResourcePool, last.Datastores)
+			found = env
+			return fs, vms, err
+		}
+	}
+	folders, fs, vms, err := e.readClonePrep(ctx, e.existingClonePrepFolders, read, id)
 	if errors.Is(err, ErrNotFound) {
 		// The ClonePrep folders were looked up again, so the missing one is the pool's.
-		return nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+		return nil, nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("reading pool %s: %w", id, err)
+		return nil, nil, nil, nil, fmt.Errorf("reading pool %s: %w", id, err)
 	}
 	var self *Folder
 	for i := range fs {
@@ -44,11 +78,11 @@ func (e *Engine) observePool(ctx context.Context, id string) (*Pool, *poolRecord
 		}
 	}
 	if self == nil {
-		return nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+		return nil, nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
 	}
 	rec, err := decodeRecord(self)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	internal := &internalSet{folders: folders}
 	var own []VM
@@ -59,7 +93,7 @@ func (e *Engine) observePool(ctx context.Context, id string) (*Pool, *poolRecord
 			internal.vms = append(internal.vms, vm)
 		}
 	}
-	return observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal), rec, internal, nil
+	return observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal), rec, internal, found, nil
 }
 
 // observe builds the pool view and its drift from what vCenter holds.

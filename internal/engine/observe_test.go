@@ -54,7 +54,7 @@ func TestDrift(t *testing.T) {
 			id := f.create(t, spec).ID
 			f.checkPool(t, id, 4)
 			tt.tamper(f, id)
-			p, err := f.engine.ReadPool(ctx, id)
+			p, err := f.engine.ReadPool(ctx, id, engine.LastSeen{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +76,7 @@ func TestReadPoolFolderGone(t *testing.T) {
 	id := f.create(t, poolSpec("p", f.image(t, "a"), 2, "datastore-1")).ID
 	f.vc.Delete(id)
 	before := f.vc.Calls("Contents")
-	if _, err := f.engine.ReadPool(context.Background(), id); !isNotFound(err) {
+	if _, err := f.engine.ReadPool(context.Background(), id, engine.LastSeen{}); !isNotFound(err) {
 		t.Fatalf("want not found, got %v", err)
 	}
 	if got := f.vc.Calls("Contents") - before; got > 2 {
@@ -92,7 +92,7 @@ func TestClonePrepFolderDeleted(t *testing.T) {
 	spec := poolSpec("p", f.image(t, "a"), 2, "datastore-1")
 	id := f.create(t, spec).ID
 	f.vc.Delete(f.vc.FolderNamed(engine.ResyncFolder))
-	if _, err := f.engine.ReadPool(context.Background(), id); err != nil {
+	if _, err := f.engine.ReadPool(context.Background(), id, engine.LastSeen{}); err != nil {
 		t.Fatalf("read after a ClonePrep folder was deleted: %v", err)
 	}
 	if f.vc.FolderNamed(engine.ResyncFolder) != "" {
@@ -133,7 +133,7 @@ func TestReadPoolRoundTrips(t *testing.T) {
 	large := f.pool(t, "large", img, 200, f.datastores(4))
 	calls := func(id string) int64 {
 		before := f.client.Calls()
-		p, err := f.engine.ReadPool(context.Background(), id)
+		p, err := f.engine.ReadPool(context.Background(), id, engine.LastSeen{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,5 +149,41 @@ func TestReadPoolRoundTrips(t *testing.T) {
 	}
 	if cs > 2 {
 		t.Fatalf("a read took %d calls; want at most 2", cs)
+	}
+}
+
+// TestReadPoolInOneCall: a read told where the pool was takes its clones and its hosts' and
+// datastores' state in one call; told wrong (another resource pool, a datastore short), it
+// reads the hosts and datastores once more. Every read finds the same drift.
+func TestReadPoolInOneCall(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	p := f.create(t, poolSpec("d", f.image(t, "a"), 6, "datastore-1", "datastore-2"))
+	f.vc.SetHostState("host-1", "entering maintenance mode")
+	want := f.drift(t, p.ID)
+	if !strings.Contains(want, "host that takes no VM now") {
+		t.Fatalf("drift %q does not name the host entering maintenance mode", want)
+	}
+	for _, tt := range []struct {
+		name         string
+		last         engine.LastSeen
+		environments int
+	}{
+		{"as last seen", engine.LastSeenOf(p), 0},
+		{"another resource pool", engine.LastSeen{ResourcePool: "resgroup-other", Datastores: p.AllDatastores}, 1},
+		{"a datastore short", engine.LastSeen{ResourcePool: p.Spec.ResourcePool, Datastores: p.AllDatastores[:1]}, 1},
+	} {
+		contents, envs, observes := f.vc.Calls("Contents"), f.vc.Calls("Environment"), f.vc.Calls("Observe")
+		got, err := f.engine.ReadPool(ctx, p.ID, tt.last)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if d := strings.Join(got.Drift, "; "); d != want {
+			t.Errorf("%s: drift %q, want %q", tt.name, d, want)
+		}
+		contents, envs, observes = f.vc.Calls("Contents")-contents, f.vc.Calls("Environment")-envs, f.vc.Calls("Observe")-observes
+		if observes != 1 || contents != 0 || envs != tt.environments {
+			t.Errorf("%s: %d Observe, %d Contents and %d Environment calls; want 1, 0 and %d", tt.name, observes, contents, envs, tt.environments)
+		}
 	}
 }

@@ -150,7 +150,7 @@ func (e *Engine) FindPoolByName(ctx context.Context, name string) (*Pool, error)
 	case 0:
 		return nil, fmt.Errorf("pool named %q: %w", name, ErrNotFound)
 	case 1:
-		return e.ReadPool(ctx, ids[0])
+		return e.ReadPool(ctx, ids[0], LastSeen{})
 	default:
 		return nil, fmt.Errorf("%d pools are named %q (%s): look one up by id", len(ids), name, strings.Join(ids, ", "))
 	}

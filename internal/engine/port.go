@@ -44,6 +44,10 @@ type Port interface {
 	// Environment reads what placement needs, in one round trip: the hosts that run a
 	// resource pool's VMs with their state and, for each datastore, the hosts that mount it.
 	Environment(ctx context.Context, resourcePoolID string, datastoreIDs []string) (*Environment, error)
+	// Observe is Contents and Environment in one round trip. When the resource pool or a
+	// datastore is gone, the folders are read alone and the Environment is nil; a folder gone
+	// fails the read with ErrNotFound.
+	Observe(ctx context.Context, folderIDs []string, resourcePoolID string, datastoreIDs []string) ([]Folder, []VM, *Environment, error)
 
 	// NICs lists a VM's network cards in device order, each with the network it is on.
 	NICs(ctx context.Context, vmID string) ([]NIC, error)

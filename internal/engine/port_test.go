@@ -99,7 +99,7 @@ func names(vms []engine.VM) []string {
 // checkPool checks a pool read back through the engine has no drift and size clones.
 func (f *onFake) checkPool(t *testing.T, id string, size int) *engine.Pool {
 	t.Helper()
-	p, err := f.engine.ReadPool(context.Background(), id)
+	p, err := f.engine.ReadPool(context.Background(), id, engine.LastSeen{})
 	if err != nil {
 		t.Fatal(err)
 	}

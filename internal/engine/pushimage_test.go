@@ -67,7 +67,7 @@ func TestPushImageResumes(t *testing.T) {
 	if rule.Fired != 1 {
 		t.Fatalf("fault fired %d times", rule.Fired)
 	}
-	p, err := f.engine.ReadPool(ctx, id)
+	p, err := f.engine.ReadPool(ctx, id, engine.LastSeen{})
 	if err != nil {
 		t.Fatal(err)
 	}

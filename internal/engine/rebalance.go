@@ -37,7 +37,7 @@ func (e *Engine) Attach(ctx context.Context, poolID, ds, policy string) (*Pool, 
 	if err := e.writeAttachments(ctx, poolID, att); err != nil {
 		return nil, err
 	}
-	return e.ReadPool(ctx, poolID)
+	return e.ReadPool(ctx, poolID, LastSeen{ResourcePool: rec.ResourcePool, Datastores: union(rec.Datastores, att.ids())})
 }
 
 // Detach removes an attached datastore; its clones are evacuated to the remaining ones. The

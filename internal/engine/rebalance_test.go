@@ -89,7 +89,7 @@ func TestEvacuateStrayClone(t *testing.T) {
 	id := f.create(t, spec).ID
 	stray := f.clones(id)[0]
 	f.vc.Tamper(stray.ID, func(vm *engine.VM) { vm.Datastore, vm.Datastores = ds[3], []string{ds[3]} })
-	p, err := f.engine.ReadPool(ctx, id)
+	p, err := f.engine.ReadPool(ctx, id, engine.LastSeen{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestCloneOnAnotherHost(t *testing.T) {
 	// The pool uses all three hosts; a host outside the cluster is none of them.
 	moved := f.clones(id)[0]
 	f.vc.Tamper(moved.ID, func(vm *engine.VM) { vm.Host = "host-99" })
-	p, err := f.engine.ReadPool(ctx, id)
+	p, err := f.engine.ReadPool(ctx, id, engine.LastSeen{})
 	if err != nil {
 		t.Fatal(err)
 	}

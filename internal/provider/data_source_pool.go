@@ -89,7 +89,7 @@ func (d *poolDataSource) Read(ctx context.Context, req datasource.ReadRequest, r
 	var pool *engine.Pool
 	var err error
 	if !cfg.ID.IsNull() {
-		pool, err = d.data.engine.ReadPool(ctx, cfg.ID.ValueString())
+		pool, err = d.data.engine.ReadPool(ctx, cfg.ID.ValueString(), engine.LastSeen{})
 	} else {
 		pool, err = d.data.engine.FindPoolByName(ctx, cfg.Name.ValueString())
 	}

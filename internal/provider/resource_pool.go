@@ -475,7 +475,7 @@ func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if !ok {
 		return
 	}
-	pool, err := r.data.engine.ReadPool(ctx, state.ID.ValueString())
+	pool, err := r.data.engine.ReadPool(ctx, state.ID.ValueString(), lastSeen(ctx, state))
 	if errors.Is(err, engine.ErrNotFound) {
 		resp.State.RemoveResource(ctx)
 		return
@@ -485,6 +485,16 @@ func (r *poolResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	setPoolState(ctx, &resp.State, &resp.Diagnostics, pool, state)
+}
+
+// lastSeen is where the state saw the pool, so that a refresh reads the pool's hosts and
+// datastores in the same round trip as its clones.
+func lastSeen(ctx context.Context, m poolModel) engine.LastSeen {
+	last := engine.LastSeen{ResourcePool: m.ResourcePoolID.ValueString()}
+	if m.AllDatastoreIDs.ElementsAs(ctx, &last.Datastores, false).HasError() {
+		return engine.LastSeen{}
+	}
+	return last
 }
 
 func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -506,7 +516,7 @@ func (r *poolResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		// It runs even when the update was interrupted or timed out, within a bound of its own.
 		readCtx, cancelRead := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancelRead()
-		if now, rerr := r.data.engine.ReadPool(readCtx, state.ID.ValueString()); rerr == nil {
+		if now, rerr := r.data.engine.ReadPool(readCtx, state.ID.ValueString(), lastSeen(ctx, state)); rerr == nil {
 			setPoolState(ctx, &resp.State, &resp.Diagnostics, now, plan)
 		} else {
 			resp.State.Raw = req.State.Raw

@@ -114,7 +114,7 @@ func (r *poolDatastoreResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	if state.Distribution.IsNull() {
 		// Just imported: the spread as it is now is the best record of what the attach produced.
-		pool, err := r.data.engine.ReadPool(ctx, state.PoolID.ValueString())
+		pool, err := r.data.engine.ReadPool(ctx, state.PoolID.ValueString(), engine.LastSeen{})
 		if err != nil {
 			addEngineError(&resp.Diagnostics, "reading pool "+state.PoolID.ValueString(), err)
 			return

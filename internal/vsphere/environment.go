@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/vmware/govmomi/fault"
-	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -21,6 +20,15 @@ const enteringMaintenance = "HostSystem.enterMaintenanceMode"
 // their state and running tasks, and each datastore asked about: the hosts that mount it,
 // whether it is accessible or in maintenance mode, its size and free space.
 func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []string) (*engine.Environment, error) {
+	objs, err := c.retrieve(ctx, environmentSpec(poolID, datastoreIDs))
+	if err != nil {
+		return nil, environmentError(err, poolID)
+	}
+	return decodeEnvironment(objs, poolID, datastoreIDs)
+}
+
+// environmentSpec selects what Environment reads.
+func environmentSpec(poolID string, datastoreIDs []string) types.PropertyFilterSpec {
 	objects := []types.ObjectSpec{{
 		Obj: poolRef(poolID),
 		SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{
@@ -34,7 +42,7 @@ func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []
 	for _, id := range datastoreIDs {
 		objects = append(objects, types.ObjectSpec{Obj: datastoreRef(id)})
 	}
-	spec := types.PropertyFilterSpec{
+	return types.PropertyFilterSpec{
 		ObjectSet: objects,
 		PropSet: []types.PropertySpec{
 			{Type: "ResourcePool", PathSet: []string{"owner"}},
@@ -43,24 +51,23 @@ func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []
 			{Type: "Datastore", PathSet: []string{"host", "summary.accessible", "summary.maintenanceMode", "summary.capacity", "summary.freeSpace"}},
 		},
 	}
-	var objs []types.ObjectContent
-	err := retry(ctx, func() error {
-		res, err := property.DefaultCollector(c.vim).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
-		if err == nil {
-			objs = res.Returnval
+}
+
+// environmentError names the object an Environment read found missing.
+func environmentError(err error, poolID string) error {
+	var missing *types.ManagedObjectNotFound
+	if _, ok := fault.As(err, &missing); ok {
+		if missing.Obj.Type == "Datastore" {
+			return notFound("datastore", missing.Obj.Value)
 		}
-		return err
-	})
-	if err != nil {
-		var missing *types.ManagedObjectNotFound
-		if _, ok := fault.As(err, &missing); ok {
-			if missing.Obj.Type == "Datastore" {
-				return nil, notFound("datastore", missing.Obj.Value)
-			}
-			return nil, notFound("resource pool", poolID)
-		}
-		return nil, wrap(err, "reading the hosts and datastores of resource pool %s", poolID)
+		return notFound("resource pool", poolID)
 	}
+	return wrap(err, "reading the hosts and datastores of resource pool %s", poolID)
+}
+
+// decodeEnvironment builds the Environment from a retrieve that selected at least what
+// environmentSpec does. Datastores other than those asked about are left out.
+func decodeEnvironment(objs []types.ObjectContent, poolID string, datastoreIDs []string) (*engine.Environment, error) {
 	var hosts []mo.HostSystem
 	var tasks []mo.Task
 	var stores []mo.Datastore
@@ -76,6 +83,9 @@ func (c *Client) Environment(ctx context.Context, poolID string, datastoreIDs []
 			err = mo.LoadObjectContent([]types.ObjectContent{o}, &t)
 			tasks = append(tasks, t)
 		case "Datastore":
+			if !slices.Contains(datastoreIDs, o.Obj.Value) {
+				continue
+			}
 			var d mo.Datastore
 			err = mo.LoadObjectContent([]types.ObjectContent{o}, &d)
 			stores = append(stores, d)

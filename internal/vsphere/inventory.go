@@ -59,6 +59,15 @@ var vmDatastores = &types.TraversalSpec{Type: "VirtualMachine", Path: "datastore
 // Contents reads, in one round trip, the given folders and the VMs and folders directly in
 // them. A folder that does not exist makes the whole read fail with a not-found error.
 func (c *Client) Contents(ctx context.Context, folderIDs ...string) ([]engine.Folder, []engine.VM, error) {
+	contents, err := c.retrieve(ctx, contentsSpec(folderIDs))
+	if err != nil {
+		return nil, nil, contentsError(err, folderIDs)
+	}
+	return c.decodeContents(ctx, contents)
+}
+
+// contentsSpec selects what Contents reads.
+func contentsSpec(folderIDs []string) types.PropertyFilterSpec {
 	spec := types.PropertyFilterSpec{
 		PropSet: []types.PropertySpec{
 			{Type: "Folder", PathSet: folderProps},
@@ -74,6 +83,18 @@ func (c *Client) Contents(ctx context.Context, folderIDs ...string) ([]engine.Fo
 			}},
 		})
 	}
+	return spec
+}
+
+func contentsError(err error, folderIDs []string) error {
+	if IsNotFound(err) {
+		return notFound("folder", strings.Join(folderIDs, ", "))
+	}
+	return wrap(err, "reading folders %s", strings.Join(folderIDs, ", "))
+}
+
+// retrieve reads what spec selects in one RetrieveProperties, retried as every call is.
+func (c *Client) retrieve(ctx context.Context, spec types.PropertyFilterSpec) ([]types.ObjectContent, error) {
 	var contents []types.ObjectContent
 	err := retry(ctx, func() error {
 		res, err := property.DefaultCollector(c.vim).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
@@ -83,13 +104,7 @@ func (c *Client) Contents(ctx context.Context, folderIDs ...string) ([]engine.Fo
 		contents = res.Returnval
 		return nil
 	})
-	if err != nil {
-		if IsNotFound(err) {
-			return nil, nil, notFound("folder", strings.Join(folderIDs, ", "))
-		}
-		return nil, nil, wrap(err, "reading folders %s", strings.Join(folderIDs, ", "))
-	}
-	return c.decodeContents(ctx, contents)
+	return contents, err
 }
 
 // Folders reads every VM folder of the datacenter with its marks.
@@ -160,16 +175,7 @@ func (c *Client) viewContentsOnce(ctx context.Context, kind string, props []stri
 		PropSet: []types.PropertySpec{{Type: kind, PathSet: props}},
 	}
 	withDatastoreNames(&spec)
-	var contents []types.ObjectContent
-	err = retry(ctx, func() error {
-		res, err := property.DefaultCollector(c.vim).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
-		if err != nil {
-			return err
-		}
-		contents = res.Returnval
-		return nil
-	})
-	return contents, err
+	return c.retrieve(ctx, spec)
 }
 
 func (c *Client) decodeContents(ctx context.Context, contents []types.ObjectContent) ([]engine.Folder, []engine.VM, error) {

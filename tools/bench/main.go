@@ -310,7 +310,7 @@ func runSize(o options, n int, p profile) error {
 
 	// A read has no ideal time to compare with: what matters is that its vCenter calls do not
 	// grow with the pool (one property-collector retrieve).
-	m, err = measure(c, func() error { _, err := e.ReadPool(ctx, pool.ID); return err })
+	m, err = measure(c, func() error { _, err := e.ReadPool(ctx, pool.ID, engine.LastSeenOf(pool)); return err })
 	if err != nil {
 		return err
 	}
@@ -336,7 +336,7 @@ func runSize(o options, n int, p profile) error {
 	m.clones, m.budget = push.Size, madeBudget+removedBudget
 	row(n, "push-image", m)
 
-	before, err := e.ReadPool(ctx, pool.ID)
+	before, err := e.ReadPool(ctx, pool.ID, engine.LastSeenOf(pool))
 	if err != nil {
 		return err
 	}
@@ -394,7 +394,7 @@ func readWithoutLatency(o options) error {
 	if err != nil {
 		return err
 	}
-	m, err := measure(c, func() error { _, err := e.ReadPool(ctx, pool.ID); return err })
+	m, err := measure(c, func() error { _, err := e.ReadPool(ctx, pool.ID, engine.LastSeenOf(pool)); return err })
 	if err != nil {
 		return err
 	}

@@ -209,6 +209,28 @@ func (v *VCenter) Contents(_ context.Context, ids ...string) ([]engine.Folder, [
 	if err := v.call("Contents", ids); err != nil {
 		return nil, nil, err
 	}
+	return v.contents(ids)
+}
+
+// Observe implements engine.Port: Contents and Environment in one call.
+func (v *VCenter) Observe(_ context.Context, ids []string, pool string, datastores []string) ([]engine.Folder, []engine.VM, *engine.Environment, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.call("Observe", ids); err != nil {
+		return nil, nil, nil, err
+	}
+	fs, vms, err := v.contents(ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	env, err := v.environment(pool, datastores)
+	if err != nil {
+		env = nil // as vCenter: the folders are read alone
+	}
+	return fs, vms, env, nil
+}
+
+func (v *VCenter) contents(ids []string) ([]engine.Folder, []engine.VM, error) {
 	var fs []engine.Folder
 	var vms []engine.VM
 	for _, id := range ids {
@@ -422,6 +444,10 @@ func (v *VCenter) Environment(_ context.Context, pool string, datastores []strin
 	if err := v.call("Environment", pool); err != nil {
 		return nil, err
 	}
+	return v.environment(pool, datastores)
+}
+
+func (v *VCenter) environment(pool string, datastores []string) (*engine.Environment, error) {
 	if pool != ResourcePool {
 		return nil, notFound("resource pool", pool)
 	}
