@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/simulator/esx"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -173,7 +174,7 @@ func (src *instantCloneSource) instantClone(ctx *simulator.Context, spec *types.
 	// moment it exists, so nobody may see it powered off in between.
 	var result types.AnyType
 	ctx.WithLock(ctx.Map.Get(loc.folder), func() {
-		result, fault = cloneChild(ctx, vm, spec, loc)
+		result, fault = createChild(ctx, vm, spec, loc)
 		if fault == nil {
 			fault = powerOnChild(ctx, result)
 		}
@@ -235,28 +236,74 @@ func editableByInstantClone(d types.BaseVirtualDevice) bool {
 	return false
 }
 
-// cloneChild drives the simulator's own clone, which does the heavy lifting (files, devices,
-// registry, events). It runs on behalf of ctx, which already holds the source's and the
-// folder's locks, so the clone's own tasks share them instead of deadlocking.
-func cloneChild(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineInstantCloneSpec, loc *location) (types.AnyType, types.BaseMethodFault) {
-	return waitInner(ctx, vm.CloneVMTask(ctx, &types.CloneVM_Task{
-		This:   vm.Self,
-		Folder: loc.folder,
-		Name:   spec.Name,
-		Spec: types.VirtualMachineCloneSpec{
-			Location: types.VirtualMachineRelocateSpec{
-				Folder:       &loc.folder,
-				Datastore:    &loc.datastore,
-				Host:         &loc.host,
-				Pool:         &loc.pool,
-				DeviceChange: spec.Location.DeviceChange,
-			},
-			Config: &types.VirtualMachineConfigSpec{
-				ExtraConfig: childExtraConfig(vm.Config.ExtraConfig, spec.Config),
-				Uuid:        spec.BiosUuid,
-			},
-		},
-	}))
+// createChild makes the child with its folder's CreateVM_Task, on behalf of ctx, which
+// already holds the source's and the folder's locks: the source's hardware and devices (the
+// spec's device edits in place of the devices they name), disks of its own, the spec's
+// extraConfig over the source's and the spec's BIOS UUID. The simulator's CloneVM_Task would
+// make as much, but it polls its inner task every 10 ms, under the folder's lock, which would
+// hold every clone into one folder to a hundred a second.
+func createChild(ctx *simulator.Context, vm *simulator.VirtualMachine, spec *types.VirtualMachineInstantCloneSpec, loc *location) (types.AnyType, types.BaseMethodFault) {
+	folder, fault := lookup[*simulator.Folder](ctx, loc.folder, "spec.location.folder")
+	if fault != nil {
+		return nil, fault
+	}
+	ds, fault := lookup[*simulator.Datastore](ctx, loc.datastore, "spec.location.datastore")
+	if fault != nil {
+		return nil, fault
+	}
+	if obj := ctx.Map.FindByName(spec.Name, folder.ChildEntity); obj != nil {
+		return nil, &types.DuplicateName{Name: spec.Name, Object: obj.Reference()}
+	}
+	devices, fault := childDevices(vm.Config.Hardware.Device, spec.Location.DeviceChange)
+	if fault != nil {
+		return nil, fault
+	}
+	hw := vm.Config.Hardware
+	config := types.VirtualMachineConfigSpec{
+		Name: spec.Name, Version: vm.Config.Version, GuestId: vm.Config.GuestId,
+		Files:   &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s] %s", ds.Name, spec.Name)},
+		NumCPUs: hw.NumCPU, MemoryMB: int64(hw.MemoryMB), NumCoresPerSocket: hw.NumCoresPerSocket,
+		VirtualICH7MPresent: hw.VirtualICH7MPresent, VirtualSMCPresent: hw.VirtualSMCPresent,
+		ExtraConfig:  childExtraConfig(vm.Config.ExtraConfig, spec.Config),
+		Uuid:         spec.BiosUuid,
+		DeviceChange: devices,
+	}
+	return waitInner(ctx, folder.CreateVMTask(ctx, &types.CreateVM_Task{This: folder.Self, Config: config, Pool: loc.pool, Host: &loc.host}))
+}
+
+// childDevices are the devices the child is created with: a copy of each of the source's that
+// CreateVM_Task does not add by itself, or the edit naming it, and disks created anew. An
+// edit naming no device of the source is refused as vCenter refuses it, with the index of
+// the edit.
+func childDevices(source []types.BaseVirtualDevice, edits []types.BaseVirtualDeviceConfigSpec) ([]types.BaseVirtualDeviceConfigSpec, types.BaseMethodFault) {
+	list := object.VirtualDeviceList(source)
+	edited := map[int32]types.BaseVirtualDevice{}
+	for i, e := range edits {
+		d := e.GetVirtualDeviceConfigSpec().Device
+		if list.FindByKey(d.GetVirtualDevice().Key) == nil {
+			return nil, &types.InvalidDeviceSpec{DeviceIndex: int32(i)}
+		}
+		edited[d.GetVirtualDevice().Key] = d
+	}
+	defaults := object.VirtualDeviceList(esx.VirtualDevice)
+	var out []types.BaseVirtualDeviceConfigSpec
+	for _, d := range source {
+		if defaults.Find(list.Name(d)) != nil {
+			continue
+		}
+		if e, ok := edited[d.GetVirtualDevice().Key]; ok {
+			d = e
+		}
+		add := &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: deepCopy(d)}
+		if disk, ok := add.Device.(*types.VirtualDisk); ok {
+			if b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
+				b.FileName, b.Parent, b.Uuid = "", nil, ""
+			}
+			add.FileOperation = types.VirtualDeviceConfigSpecFileOperationCreate
+		}
+		out = append(out, add)
+	}
+	return out, nil
 }
 
 // powerOnChild resumes the child: an instant clone runs from the moment it exists. Its NICs

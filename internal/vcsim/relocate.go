@@ -108,6 +108,8 @@ func waitInner(ctx *simulator.Context, res soap.HasFault) (types.AnyType, types.
 	switch body := res.(type) {
 	case *methods.CloneVM_TaskBody:
 		ref = body.Res.Returnval
+	case *methods.CreateVM_TaskBody:
+		ref = body.Res.Returnval
 	case *methods.RelocateVM_TaskBody:
 		ref = body.Res.Returnval
 	case *methods.ReconfigVM_TaskBody:
