@@ -239,7 +239,7 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 	if err := e.writeRecord(ctx, id, rec); err != nil {
 		return err
 	}
-	return e.collectGarbage(ctx, oldImage, target.image)
+	return e.collectGarbage(ctx, rec, oldImage, target.image)
 }
 
 // declare records spec as the pool's, with a push to a new image or token pending until

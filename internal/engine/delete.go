@@ -35,7 +35,7 @@ func (e *Engine) DeletePool(ctx context.Context, id string) error {
 	if err := e.vc.DeleteFolder(ctx, id); err != nil {
 		return fmt.Errorf("deleting the folder of pool %s: %w", rec.Name, err)
 	}
-	return e.collectGarbage(ctx, rec.ImageID, rec.PendingImageID)
+	return e.collectGarbage(ctx, nil, rec.ImageID, rec.PendingImageID)
 }
 
 // DeleteImage removes an image's internal VMs; it refuses while a pool still uses the image.

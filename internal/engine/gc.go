@@ -13,7 +13,10 @@ import (
 // each datastore it places clones on and a parent on each of those (datastore, host) pairs,
 // for its current image and for one it is being pushed to. Templates stay: they go with the
 // image resource.
-func (e *Engine) collectGarbage(ctx context.Context, imageIDs ...string) error {
+//
+// converged, when set, is the record of the pool just converged: an image it holds whole
+// (wholeInUse) has nothing to collect, and is neither locked nor read.
+func (e *Engine) collectGarbage(ctx context.Context, converged *poolRecord, imageIDs ...string) error {
 	// Also every other image with replicas or parents: a collection that failed earlier
 	// (a fault, an interrupted apply) is finished by the next one.
 	internal, err := e.internalVMs(ctx)
@@ -26,11 +29,35 @@ func (e *Engine) collectGarbage(ctx context.Context, imageIDs ...string) error {
 		}
 	}
 	for _, imageID := range union(imageIDs, nil) {
+		if converged != nil && wholeInUse(internal, imageID, converged) {
+			continue
+		}
 		if err := e.collectImage(ctx, imageID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// wholeInUse: every replica and parent of the image is where rec, a pool on the image, needs
+// one, and no place holds two parents (an older generation to retire). Whatever other pools
+// need, nothing of the image is unused.
+func wholeInUse(internal *internalSet, imageID string, rec *poolRecord) bool {
+	replicas, parents := neededPlaces(map[string]*poolRecord{"": rec}, imageID)
+	seen := map[placementKey]bool{}
+	for _, vm := range internal.ofImage(imageID, roleReplica, roleParent) {
+		key := placementKey{vm.Datastore, vm.Host}
+		switch {
+		case vm.Marks[MarkRole] == roleReplica && !replicas[vm.Datastore]:
+			return false
+		case vm.Marks[MarkRole] == roleParent && (!parents[key] || seen[key]):
+			return false
+		}
+		if vm.Marks[MarkRole] == roleParent {
+			seen[key] = true
+		}
+	}
+	return true
 }
 
 func (e *Engine) collectImage(ctx context.Context, imageID string) error {

@@ -55,3 +55,37 @@ func TestGarbageLeftByEarlierRun(t *testing.T) {
 		}
 	}
 }
+
+// TestGarbageSkipsImageInUse: an apply that leaves its pool's image whole (a resize) does not
+// read every pool's record to collect that image's garbage; a push to another image collects
+// the old one's.
+func TestGarbageSkipsImageInUse(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	a, b := f.image(t, "a"), f.image(t, "b")
+	spec := poolSpec("p", a, 2, "datastore-1", "datastore-2")
+	id := f.create(t, spec).ID
+	spec.Size = 4
+	before := f.vc.Calls("Folders")
+	if _, err := f.engine.ApplyPool(ctx, id, spec); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.vc.Calls("Folders") - before; n != 0 {
+		t.Errorf("a resize read every pool's record %d time(s)", n)
+	}
+	f.checkPool(t, id, 4)
+
+	spec.ImageID = b
+	before = f.vc.Calls("Folders")
+	if _, err := f.engine.ApplyPool(ctx, id, spec); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.vc.Calls("Folders") - before; n == 0 {
+		t.Error("a push did not read the pools' records to collect the old image")
+	}
+	for _, vm := range append(f.internal(engine.ReplicaFolder), f.internal(engine.ParentFolder)...) {
+		if vm.Marks[engine.MarkImage] == a {
+			t.Errorf("%s of image a is left after the push to b", vm.Name)
+		}
+	}
+}
