@@ -269,11 +269,15 @@ func (rec *poolRecord) declare(spec PoolSpec, env *placementEnv) {
 // convergeClones plans and runs the removals and (re)creations that bring the pool's clones to
 // spec. vCenter may put a clone elsewhere than asked: a second pass moves or recreates those
 // (placementPasses bounds it, so a vCenter that always misplaces leaves drift, not a loop).
+// The second pass plans from the read that looked for clones outside the pool's folder.
 func (e *Engine) convergeClones(ctx context.Context, id string, spec PoolSpec, pattern NamingPattern, target generation, env *placementEnv, policy string, pub *publication) error {
+	var pool *Pool
 	for pass := 1; pass <= placementPasses; pass++ {
-		pool, _, _, _, err := e.observePool(ctx, id, LastSeen{})
-		if err != nil {
-			return err
+		if pool == nil {
+			var err error
+			if pool, _, _, _, err = e.observePool(ctx, id, LastSeen{}); err != nil {
+				return err
+			}
 		}
 		plan, err := planConverge(pool.Clones, spec.Size, pattern, target, env, policy)
 		if err != nil {
@@ -301,7 +305,7 @@ func (e *Engine) convergeClones(ctx context.Context, id string, spec PoolSpec, p
 		if len(created) == 0 {
 			return nil
 		}
-		if err := e.adoptStrays(ctx, id, created); err != nil {
+		if pool, err = e.adoptStrays(ctx, id, created); err != nil {
 			return err
 		}
 	}
@@ -314,30 +318,32 @@ const placementPasses = 2
 
 // adoptStrays moves the clones just made that vCenter put outside the pool's folder (the
 // vSphere 8 SDK guide: "The location property of InstantCloneSpec is ignored", so a clone may
-// land in its parent's or the datacenter's VM folder) into it, in one call.
-func (e *Engine) adoptStrays(ctx context.Context, poolID string, created []string) error {
+// land in its parent's or the datacenter's VM folder) into it, in one call, and returns the
+// pool as that read found it, with the strays in its folder.
+func (e *Engine) adoptStrays(ctx context.Context, poolID string, created []string) (*Pool, error) {
 	root, err := e.vmFolder(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, _, vms, err := e.readWithClonePrep(ctx, poolID, root)
+	folders, fs, vms, err := e.readWithClonePrep(ctx, poolID, root)
 	if err != nil {
-		return fmt.Errorf("checking where the clones of pool %s landed: %w", poolID, err)
+		return nil, fmt.Errorf("checking where the clones of pool %s landed: %w", poolID, err)
 	}
 	var strays []string
-	for _, vm := range vms {
+	for i, vm := range vms {
 		if vm.Folder != poolID && slices.Contains(created, vm.ID) {
 			strays = append(strays, vm.ID)
+			vms[i].Folder = poolID
 		}
 	}
-	if len(strays) == 0 {
-		return nil
+	if len(strays) > 0 {
+		e.log.Warn(ctx, "vCenter put clones outside the pool's folder; moving them in", map[string]any{"pool": poolID, "count": len(strays)})
+		if err := e.vc.MoveIntoFolder(ctx, poolID, strays...); err != nil {
+			return nil, fmt.Errorf("moving %d clone(s) into the folder of pool %s: %w", len(strays), poolID, err)
+		}
 	}
-	e.log.Warn(ctx, "vCenter put clones outside the pool's folder; moving them in", map[string]any{"pool": poolID, "count": len(strays)})
-	if err := e.vc.MoveIntoFolder(ctx, poolID, strays...); err != nil {
-		return fmt.Errorf("moving %d clone(s) into the folder of pool %s: %w", len(strays), poolID, err)
-	}
-	return nil
+	pool, _, _, err := poolFromRead(poolID, folders, fs, vms)
+	return pool, err
 }
 
 // cloneJob creates clone Name on Datastore/Host; OldID, when set, is the clone it replaces.

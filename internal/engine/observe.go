@@ -71,6 +71,13 @@ func (e *Engine) observePool(ctx context.Context, id string, last LastSeen) (*Po
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("reading pool %s: %w", id, err)
 	}
+	p, rec, internal, err := poolFromRead(id, folders, fs, vms)
+	return p, rec, internal, found, err
+}
+
+// poolFromRead builds the pool view from a read of its folder and the ClonePrep folders
+// (and maybe others, whose VMs are neither the pool's nor internal).
+func poolFromRead(id string, folders map[string]string, fs []Folder, vms []VM) (*Pool, *poolRecord, *internalSet, error) {
 	var self *Folder
 	for i := range fs {
 		if fs[i].ID == id {
@@ -78,22 +85,23 @@ func (e *Engine) observePool(ctx context.Context, id string, last LastSeen) (*Po
 		}
 	}
 	if self == nil {
-		return nil, nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
+		return nil, nil, nil, fmt.Errorf("pool %s: %w", id, ErrNotFound)
 	}
 	rec, err := decodeRecord(self)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
 	internal := &internalSet{folders: folders}
 	var own []VM
 	for _, vm := range vms {
-		if vm.Folder == id {
+		switch {
+		case vm.Folder == id:
 			own = append(own, vm)
-		} else {
+		case slices.ContainsFunc(ClonePrepFolders, func(name string) bool { return folders[name] == vm.Folder }):
 			internal.vms = append(internal.vms, vm)
 		}
 	}
-	return observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal), rec, internal, found, nil
+	return observe(id, rec, parseAttachments(self.Marks[MarkAttachments]).ids(), own, internal), rec, internal, nil
 }
 
 // observe builds the pool view and its drift from what vCenter holds.
