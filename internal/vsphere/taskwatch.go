@@ -49,13 +49,12 @@ type taskWait struct {
 // updates often and nobody here reads.
 var taskProps = []string{"info.state", "info.result", "info.error"}
 
-// Each WaitForUpdatesEx is bounded: busyWaitSeconds while tasks are waited for, so that a
-// wait given up by a process that died ends on vCenter's side too, and idleWaitSeconds once
-// none is: a watcher that had nothing to wait for during one ends its collector and view.
-const (
-	busyWaitSeconds = 10
-	idleWaitSeconds = 1
-)
+// Each WaitForUpdatesEx is bounded, so that a wait given up by a process that died ends on
+// vCenter's side too. A watcher that had nothing to wait for during a whole wait ends its
+// collector and view. A shorter bound while idle would end them between the steps of one
+// apply whenever the calls that start the next tasks take longer than it (a busy vCenter), and
+// make them again for each step: five calls each time.
+const waitSeconds = 10
 
 // addDelay is how long a task waits to join the view, so that tasks started about together
 // join in one ModifyListView. A task that ends meanwhile is seen ended when it joins.
@@ -279,12 +278,7 @@ func (w *taskWatcher) serve() (progressed bool, err error) {
 
 	req := types.WaitForUpdatesEx{This: pc.Reference(), Options: &types.WaitOptions{}}
 	for {
-		w.mu.Lock()
-		bound := int32(busyWaitSeconds)
-		if len(w.waiting) == 0 {
-			bound = idleWaitSeconds
-		}
-		w.mu.Unlock()
+		bound := int32(waitSeconds)
 		req.Options.MaxWaitSeconds = &bound
 		res, err := methods.WaitForUpdatesEx(ctx, w.c.vim, &req)
 		if err != nil {
