@@ -6,7 +6,9 @@ import "reflect"
 // so that a device copied from one VM to another can change without changing the first.
 // Unexported fields (a time.Time's) are copied as they are.
 func deepCopy[T any](v T) T {
-	return copyValue(reflect.ValueOf(&v).Elem()).Interface().(T)
+	var out T
+	reflect.ValueOf(&out).Elem().Set(copyValue(reflect.ValueOf(&v).Elem()))
+	return out
 }
 
 func copyValue(v reflect.Value) reflect.Value {

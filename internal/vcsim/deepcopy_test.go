@@ -24,19 +24,32 @@ func TestDeepCopySharesNothing(t *testing.T) {
 	if !reflect.DeepEqual(c, nic) {
 		t.Fatalf("copy %+v differs from %+v", c, nic)
 	}
-	card := c.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
+	card, backing := ethernet(t, c)
 	card.MacAddress = "00:50:56:00:00:01"
 	card.Connectable.Connected = false
-	backing := card.Backing.(*types.VirtualEthernetCardNetworkBackingInfo)
 	backing.DeviceName = "other"
 	backing.Network.Value = "network-8"
 	card.DeviceInfo.GetDescription().Label = "changed"
 
-	orig := nic.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
+	orig, b := ethernet(t, nic)
 	if orig.MacAddress != "00:50:56:aa:bb:cc" || !orig.Connectable.Connected || orig.DeviceInfo.GetDescription().Label != "Network adapter 1" {
 		t.Errorf("changing the copy changed the original: %+v", orig)
 	}
-	if b := orig.Backing.(*types.VirtualEthernetCardNetworkBackingInfo); b.DeviceName != "VM Network" || b.Network.Value != "network-7" {
+	if b.DeviceName != "VM Network" || b.Network.Value != "network-7" {
 		t.Errorf("changing the copy's backing changed the original's: %+v", b)
 	}
+}
+
+func ethernet(t *testing.T, d types.BaseVirtualDevice) (*types.VirtualEthernetCard, *types.VirtualEthernetCardNetworkBackingInfo) {
+	t.Helper()
+	nic, ok := d.(types.BaseVirtualEthernetCard)
+	if !ok {
+		t.Fatalf("%T is not a network card", d)
+	}
+	card := nic.GetVirtualEthernetCard()
+	backing, ok := card.Backing.(*types.VirtualEthernetCardNetworkBackingInfo)
+	if !ok {
+		t.Fatalf("%T is not a network backing", card.Backing)
+	}
+	return card, backing
 }
