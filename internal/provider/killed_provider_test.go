@@ -63,9 +63,14 @@ func TestAccProviderKilled(t *testing.T) {
 		if step.who == acctest.KillProvider && !strings.Contains(strings.ToLower(out), "plugin") {
 			t.Fatalf("%s: the apply failed, but not because its provider died:\n%s", step.name, out)
 		}
+		// A provider killed mid-task cannot let its lock go. A killed CLI leaves its provider
+		// running, which may finish the work and let the lock go before it dies.
 		dead := env.LockFolders(t)
-		if len(dead) == 0 {
+		if len(dead) == 0 && step.who == acctest.KillProvider {
 			t.Fatalf("%s: the killed run left no lock: it held none while it worked", step.name)
+		}
+		if len(dead) == 0 {
+			t.Logf("%s: the killed CLI's provider finished and let its lock go", step.name)
 		}
 		for _, l := range dead {
 			t.Logf("%s: lock %s left by %q, expiring %s", step.name, l.Name, l.Marks[engine.MarkLockHolder], l.Marks[engine.MarkLockExpires])
