@@ -46,14 +46,15 @@ func wholeInUse(internal *internalSet, imageID string, rec *poolRecord) bool {
 	replicas, parents := neededPlaces(map[string]*poolRecord{"": rec}, imageID)
 	seen := map[placementKey]bool{}
 	for _, vm := range internal.ofImage(imageID, roleReplica, roleParent) {
-		key := placementKey{vm.Datastore, vm.Host}
-		switch {
-		case vm.Marks[MarkRole] == roleReplica && !replicas[vm.Datastore]:
-			return false
-		case vm.Marks[MarkRole] == roleParent && (!parents[key] || seen[key]):
-			return false
-		}
-		if vm.Marks[MarkRole] == roleParent {
+		switch key := (placementKey{vm.Datastore, vm.Host}); vm.Marks[MarkRole] {
+		case roleReplica:
+			if !replicas[vm.Datastore] {
+				return false
+			}
+		case roleParent:
+			if !parents[key] || seen[key] {
+				return false
+			}
 			seen[key] = true
 		}
 	}

@@ -18,7 +18,9 @@ func (e *Engine) ReadPool(ctx context.Context, id string, last LastSeen) (*Pool,
 	if err != nil {
 		return nil, err
 	}
-	if found == nil || !last.covers(rec.ResourcePool, p.AllDatastores) {
+	// Covered, a nil environment means the resource pool or a datastore is gone: reading
+	// it again would find the same.
+	if !last.covers(rec.ResourcePool, p.AllDatastores) {
 		if found, err = e.environmentOf(ctx, rec, p.AllDatastores); err != nil {
 			return nil, err
 		}

@@ -276,10 +276,9 @@ func (w *taskWatcher) serve() (progressed bool, err error) {
 	}()
 	w.flush() // tasks that came while the view was being made
 
-	req := types.WaitForUpdatesEx{This: pc.Reference(), Options: &types.WaitOptions{}}
+	bound := int32(waitSeconds)
+	req := types.WaitForUpdatesEx{This: pc.Reference(), Options: &types.WaitOptions{MaxWaitSeconds: &bound}}
 	for {
-		bound := int32(waitSeconds)
-		req.Options.MaxWaitSeconds = &bound
 		res, err := methods.WaitForUpdatesEx(ctx, w.c.vim, &req)
 		if err != nil {
 			return progressed, err
