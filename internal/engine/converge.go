@@ -231,7 +231,9 @@ func (e *Engine) converge(ctx context.Context, id string, rec *poolRecord, spec 
 			return err
 		}
 	}
-	if err := e.convergeClones(ctx, id, spec, pattern, target, env, policy, pub); err != nil {
+	err = e.convergeClones(ctx, id, spec, pattern, target, env, policy, pub)
+	pub.releaseLock() // where no parent was assigned
+	if err != nil {
 		return err
 	}
 	rec.ImageID, rec.PushToken = target.image, target.token
@@ -289,10 +291,14 @@ func (e *Engine) convergeClones(ctx context.Context, id string, spec PoolSpec, p
 		e.log.Info(ctx, "converging pool", map[string]any{
 			"pool": id, "pass": pass, "remove": len(plan.Remove), "create_or_recreate": len(plan.Jobs), "moves": plan.Moves(),
 		})
-		if err := e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone"); err != nil {
-			return err
+		// Parents first, under the image lock the publish took, which then goes: clones are
+		// removed and made without it.
+		err = e.assignParents(ctx, pub, plan.Jobs)
+		pub.releaseLock()
+		if err == nil {
+			err = e.removeVMs(ctx, clonesAsVMs(plan.Remove), "clone")
 		}
-		if err := e.assignParents(ctx, pub, plan.Jobs); err != nil {
+		if err != nil {
 			for _, j := range plan.Jobs {
 				e.inFlight.add(j.Parent, -1)
 			}

@@ -89,3 +89,28 @@ func TestGarbageSkipsImageInUse(t *testing.T) {
 		}
 	}
 }
+
+// TestImageLockOncePerApply: an apply that publishes and then makes clones takes its image's
+// lock once (the publish hands it to the parent assignment), not once for each.
+func TestImageLockOncePerApply(t *testing.T) {
+	ctx := context.Background()
+	f := newOnFake(t, fake.Options{})
+	a := f.image(t, "a")
+	spec := poolSpec("p", a, 2, "datastore-1", "datastore-2")
+	id := f.create(t, spec).ID
+	taken := 0
+	f.vc.Inject(&fake.Fault{Method: "NewFolder", Match: func(arg any) bool {
+		if arg == engine.LockName("image "+a) {
+			taken++
+		}
+		return false // counts, never fails
+	}})
+	spec.Size = 4
+	if _, err := f.engine.ApplyPool(ctx, id, spec); err != nil {
+		t.Fatal(err)
+	}
+	if taken != 1 {
+		t.Errorf("a resize took the lock on image %s %d time(s), want 1", a, taken)
+	}
+	f.checkPool(t, id, 4)
+}

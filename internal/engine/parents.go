@@ -99,6 +99,27 @@ type publication struct {
 	replicas     map[string]string // datastore → replica
 	parents      map[placementKey]*parentSlot
 	resourcePool string
+	lockCtx      context.Context // the image lock the publish took, until handed over or released
+	unlock       func()
+}
+
+// imageLock hands over the image lock the publish took, the first time; after that it takes
+// the lock again. The caller runs the returned unlock.
+func (e *Engine) imageLock(ctx context.Context, pub *publication) (context.Context, func(), error) {
+	if pub.unlock == nil {
+		return e.lock(ctx, imageKey(pub.img.ID))
+	}
+	lctx, unlock := pub.lockCtx, pub.unlock
+	pub.lockCtx, pub.unlock = nil, nil
+	return lctx, unlock, nil
+}
+
+// releaseLock lets go of the image lock the publish took if nothing took it over; nil-safe.
+func (pub *publication) releaseLock() {
+	if pub != nil && pub.unlock != nil {
+		pub.unlock()
+		pub.lockCtx, pub.unlock = nil, nil
+	}
 }
 
 // assignParents gives every job the parent it forks from, replacing parents that reached
@@ -107,7 +128,7 @@ func (e *Engine) assignParents(ctx context.Context, pub *publication, jobs []clo
 	if len(jobs) == 0 {
 		return nil
 	}
-	ctx, unlock, err := e.lock(ctx, imageKey(pub.img.ID))
+	ctx, unlock, err := e.imageLock(ctx, pub)
 	if err != nil {
 		return err
 	}

@@ -82,13 +82,20 @@ type placementKey struct{ Datastore, Host string }
 // publishOnto makes sure the image has a replica on every datastore and a running parent on
 // every (datastore, host) pair, building what is missing in parallel, and returns them.
 // Pools sharing an image share these VMs: the image lock keeps two pools from building one twice.
+// The publication returned still holds the image lock, for the first assignParents to use
+// (one lock per apply, not two); the caller releases it with pub.releaseLock.
 func (e *Engine) publishOnto(ctx context.Context, imageID string, spec PoolSpec, hostsByDatastore map[string][]string) (*publication, error) {
 	resourcePool := spec.ResourcePool
 	ctx, unlock, err := e.lock(ctx, imageKey(imageID))
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	kept := false
+	defer func() {
+		if !kept {
+			unlock()
+		}
+	}()
 	internal, err := e.internalVMs(ctx)
 	if err != nil {
 		return nil, err
@@ -101,7 +108,8 @@ func (e *Engine) publishOnto(ctx context.Context, imageID string, spec PoolSpec,
 	if err := e.removeStale(ctx, internal, imageID); err != nil {
 		return nil, err
 	}
-	pub := &publication{img: img, folders: internal.folders, replicas: map[string]string{}, parents: map[placementKey]*parentSlot{}, resourcePool: resourcePool}
+	pub := &publication{img: img, folders: internal.folders, replicas: map[string]string{}, parents: map[placementKey]*parentSlot{}, resourcePool: resourcePool,
+		lockCtx: ctx, unlock: unlock}
 	if spec.ReplicaDatastore != "" {
 		// One replica for every datastore, made before the parents that link to it.
 		if _, err := e.ensureReplica(ctx, internal, img, tmpl.ID, spec.ReplicaDatastore); err != nil {
@@ -141,6 +149,7 @@ func (e *Engine) publishOnto(ctx context.Context, imageID string, spec PoolSpec,
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("publishing image %s onto the pool's datastores: %w", imageID, err)
 	}
+	kept = true
 	return pub, nil
 }
 
